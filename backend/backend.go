@@ -1,0 +1,101 @@
+// Package backend assembles the engine: the Factory Vault calls, the framework.Backend
+// with its paths, the credential secret type, WAL rollback and periodic work.
+package backend
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/paths"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
+)
+
+// Version is reported to Vault as the plugin's running version; set by the build.
+var Version = "v0.1.0"
+
+const (
+	// SecretTypeCredential is the lease type of every issued credential.
+	SecretTypeCredential = "nhi_credential"
+	walKindIssue         = "issue"
+	backendHelp          = `
+The nhi secrets engine issues per-task, short-lived credentials to non-human identities.
+A workload states its intent (task, destinations, actions, sensitivity); the engine
+checks it against the role, the caller's identity, its network and the clock, issues a
+credential scoped to exactly that intent with a lease, and revokes it when the lease
+ends.
+`
+)
+
+// Options lets tests and the plugin main choose the clock and providers.
+type Options struct {
+	Clock func() time.Time
+	// Providers besides the built-in token provider (aws, azure), keyed by name.
+	Providers []providers.Provider
+}
+
+// Backend is the engine.
+type Backend struct {
+	*framework.Backend
+	clock     func() time.Time
+	token     *token.Provider
+	providers map[string]providers.Provider
+
+	// periodicMu keeps one periodic run at a time; Vault may call again before a slow one ends.
+	periodicMu sync.Mutex
+}
+
+// Factory is what the plugin main serves.
+func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	return New(Options{}).setup(ctx, conf)
+}
+
+// New builds an engine that is not yet set up with a Vault backend config.
+func New(opts Options) *Backend {
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	b := &Backend{clock: clock, token: token.New(clock), providers: map[string]providers.Provider{}}
+	b.providers[token.Name] = b.token
+	for _, p := range opts.Providers {
+		b.providers[p.Name()] = p
+	}
+	deps := &paths.Deps{
+		Providers:    b.providers,
+		Token:        b.token,
+		Clock:        clock,
+		WALKindIssue: walKindIssue,
+	}
+	b.Backend = &framework.Backend{
+		Help:        strings.TrimSpace(backendHelp),
+		BackendType: logical.TypeLogical,
+		PathsSpecial: &logical.Paths{
+			Unauthenticated: paths.UnauthenticatedPaths,
+			// Signing keys are seal-wrapped where Vault supports it.
+			SealWrapStorage: []string{"keys/"},
+		},
+		Paths:          paths.All(deps),
+		Secrets:        []*framework.Secret{b.credentialSecret()},
+		WALRollback:    b.walRollback,
+		PeriodicFunc:   b.periodic,
+		RunningVersion: Version,
+	}
+	deps.System = b.System
+	deps.NewSecret = func(data, internal map[string]any) *logical.Response {
+		return b.Secret(SecretTypeCredential).Response(data, internal)
+	}
+	return b
+}
+
+func (b *Backend) setup(ctx context.Context, conf *logical.BackendConfig) (*Backend, error) {
+	if err := b.Setup(ctx, conf); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,38 @@
+package backend
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
+)
+
+// sweepLimit bounds the records one periodic run deletes, so a backlog drains over
+// several runs instead of stalling one.
+const sweepLimit = 1000
+
+// periodic rotates the token signing key when due and removes records past retention.
+func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
+	if !b.periodicMu.TryLock() {
+		return nil
+	}
+	defer b.periodicMu.Unlock()
+	var errs []error
+	if _, err := b.token.Rotate(ctx, req.Storage, false); err != nil {
+		errs = append(errs, err)
+	}
+	cfg, err := store.GetDriftConfig(ctx, req.Storage)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	removed, err := store.SweepExpired(ctx, req.Storage, b.clock().Add(-cfg.Retention), sweepLimit)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if removed > 0 {
+		b.Logger().Debug("removed credential records past retention", "count", removed)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,272 @@
+package paths
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
+)
+
+const credsHelpSyn = `Issue a credential for one task's stated intent.`
+
+const credsHelpDesc = `
+The caller states its intent: task, destinations, actions, sensitivity, justification
+and ttl. The engine checks, in order, that the role exists and is enabled, the caller's
+identity bindings, the source CIDR, the time window, the task, that every destination
+and action is granted, the sensitivity, the ttl and the quotas, and answers the first
+failed check with its reason (403 for policy denials, 400 for malformed input).
+Otherwise it issues a credential scoped to exactly that intent, with a lease; revoking
+the lease makes the credential unusable.
+
+Use query parameters with read, or a body with write.
+`
+
+func credsPath(d *Deps) *framework.Path {
+	h := &credsHandler{deps: d}
+	op := func(summary string) *framework.PathOperation {
+		return &framework.PathOperation{
+			Callback:                    h.issue,
+			Summary:                     summary,
+			ForwardPerformanceStandby:   true,
+			ForwardPerformanceSecondary: true,
+		}
+	}
+	return &framework.Path{
+		Pattern: "creds/" + framework.GenericNameRegex("role"),
+		Fields: map[string]*framework.FieldSchema{
+			"role":          {Type: framework.TypeString, Required: true, Description: "Role to issue from."},
+			"task":          {Type: framework.TypeString, Query: true, Description: "The task this credential is for. Required."},
+			"destinations":  {Type: framework.TypeCommaStringSlice, Query: true, Description: "Destination URIs or patterns. Required."},
+			"actions":       {Type: framework.TypeCommaStringSlice, Query: true, Description: "Actions; default: every action granted on all destinations."},
+			"sensitivity":   {Type: framework.TypeString, Query: true, Description: "public, internal (default), confidential or restricted."},
+			"justification": {Type: framework.TypeString, Query: true, Description: "Why; recorded with the credential."},
+			"ttl":           {Type: framework.TypeString, Query: true, Description: "Lifetime (e.g. 5m or 300); default: the role's ttl."},
+			"public_key":    {Type: framework.TypeString, Query: true, Description: "token: a public JWK to bind the token to (cnf.jkt)."},
+		},
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.ReadOperation:   op("Issue a credential (intent in query parameters)."),
+			logical.UpdateOperation: op("Issue a credential (intent in the body)."),
+		},
+		HelpSynopsis:    credsHelpSyn,
+		HelpDescription: credsHelpDesc,
+	}
+}
+
+type credsHandler struct{ deps *Deps }
+
+func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	roleName := data.Get("role").(string)
+	role, err := store.GetRole(ctx, req.Storage, roleName)
+	if err != nil {
+		return nil, err
+	}
+	if role == nil {
+		return badRequest("role: unknown role %q", roleName)
+	}
+	provider, ok := h.deps.Providers[role.Provider]
+	if !ok {
+		return nil, fmt.Errorf("role %q uses provider %q, which this engine does not have", role.Name, role.Provider)
+	}
+	intentReq, err := intent.ParseRequest(intent.RawRequest{
+		Task:          data.Get("task").(string),
+		Destinations:  data.Get("destinations").([]string),
+		Actions:       optionalStrings(data, "actions"),
+		Sensitivity:   data.Get("sensitivity").(string),
+		Justification: data.Get("justification").(string),
+		TTL:           data.Get("ttl").(string),
+	})
+	if err != nil {
+		return errorResponse(err)
+	}
+	publicKey := data.Get("public_key").(string)
+	if publicKey != "" {
+		if role.Provider != token.Name {
+			return badRequest("public_key: only token credentials can be bound to a key")
+		}
+		if _, err := token.Thumbprint([]byte(publicKey)); err != nil {
+			return errorResponse(err)
+		}
+	}
+	policy, err := intent.CompilePolicy(role.Spec())
+	if err != nil {
+		return nil, fmt.Errorf("stored role %q no longer compiles: %w", role.Name, err)
+	}
+	caller, entityName, err := h.deps.callerOf(req)
+	if err != nil {
+		return nil, err
+	}
+
+	lock := h.deps.roleLock(role.Name)
+	lock.Lock()
+	defer lock.Unlock()
+
+	now := h.deps.now()
+	decision, err := intent.Evaluate(policy, intentReq, caller, now, h.deps.System().MaxLeaseTTL())
+	if err != nil {
+		return errorResponse(err)
+	}
+	if err := h.checkQuotas(ctx, req.Storage, policy, decision, caller, now); err != nil {
+		return errorResponse(err)
+	}
+
+	record := newRecord(role, decision, caller, entityName, req, now)
+	record.Justification = intentReq.Justification
+	id, err := store.NewCredentialID()
+	if err != nil {
+		return nil, err
+	}
+	record.ID = id
+	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return h.response(record, issued, decision, policy.MaxTTL), nil
+}
+
+// issueWithWAL follows the WAL pattern: the WAL entry exists before the provider creates
+// anything, and is removed only once the record that lets the lease revoke it is stored.
+// If anything fails in between, the entry stays and rollback revokes what was created.
+func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string) (*providers.Issued, error) {
+	walID, err := framework.PutWAL(ctx, req.Storage, h.deps.WALKindIssue, &WALIssue{
+		CredentialID: record.ID, Role: role.Name, Provider: role.Provider, CreatedAt: record.IssuedAt,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing WAL entry: %w", err)
+	}
+	issued, err := provider.Issue(ctx, req.Storage, providers.IssueRequest{
+		CredentialID:  record.ID,
+		Role:          roleInfo(role),
+		Subject:       subjectOf(caller, req),
+		Task:          record.Task,
+		Destinations:  record.Destinations,
+		Actions:       record.Actions,
+		Sensitivity:   record.Sensitivity,
+		Justification: record.Justification,
+		TTL:           record.ExpiresAt.Sub(record.IssuedAt),
+		Now:           record.IssuedAt,
+		SourceAddr:    record.SourceAddr,
+		PublicKeyJWK:  []byte(publicKey),
+		MountPoint:    req.MountPoint,
+		MaxLeaseTTL:   h.deps.System().MaxLeaseTTL(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	record.Ref = issued.Ref
+	if err := store.PutRecord(ctx, req.Storage, record); err != nil {
+		return nil, err
+	}
+	if err := framework.DeleteWAL(ctx, req.Storage, walID); err != nil {
+		// The caller gets an error and no lease; rollback will revoke the credential.
+		return nil, fmt.Errorf("removing WAL entry: %w", err)
+	}
+	return issued, nil
+}
+
+func (h *credsHandler) checkQuotas(ctx context.Context, s logical.Storage, policy *intent.Policy, decision intent.Decision, caller intent.Caller, now time.Time) error {
+	if policy.MaxActivePerTask == 0 && policy.MaxActivePerEntity == 0 {
+		return nil
+	}
+	entries, err := store.ActiveEntries(ctx, s, policy.Name, now)
+	if err != nil {
+		return err
+	}
+	var usage intent.Usage
+	for _, e := range entries {
+		if e.Task == decision.Task {
+			usage.ActiveForTask++
+		}
+		if e.EntityID == caller.EntityID {
+			usage.ActiveForEntity++
+		}
+	}
+	return intent.CheckQuotas(policy, decision, usage)
+}
+
+func newRecord(role *store.Role, decision intent.Decision, caller intent.Caller, entityName string, req *logical.Request, now time.Time) *store.Record {
+	record := &store.Record{
+		Role:           role.Name,
+		RoleRevision:   role.Revision,
+		Provider:       role.Provider,
+		CredentialType: role.CredentialType,
+		Task:           decision.Task,
+		Destinations:   patternStrings(decision.Destinations),
+		Actions:        actionStrings(decision.Actions),
+		Sensitivity:    decision.Sensitivity.String(),
+		EntityID:       caller.EntityID,
+		EntityName:     entityName,
+		DisplayName:    req.DisplayName,
+		TimeWindows:    role.TimeWindows,
+		NotBefore:      role.NotBefore,
+		NotAfter:       role.NotAfter,
+		BoundCIDRs:     role.BoundCIDRs,
+		DriftAction:    role.DriftAction,
+		IssuedAt:       now,
+		ExpiresAt:      now.Add(decision.TTL),
+		Status:         store.StatusActive,
+	}
+	if caller.RemoteAddr.IsValid() {
+		record.SourceAddr = caller.RemoteAddr.String()
+	}
+	return record
+}
+
+func (h *credsHandler) response(record *store.Record, issued *providers.Issued, decision intent.Decision, maxTTL time.Duration) *logical.Response {
+	data := map[string]any{
+		"credential_id": record.ID,
+		"task":          record.Task,
+		"destinations":  record.Destinations,
+		"actions":       record.Actions,
+		"sensitivity":   record.Sensitivity,
+		"expires_at":    record.ExpiresAt.Format(time.RFC3339),
+	}
+	for k, v := range issued.Public {
+		data[k] = v
+	}
+	for k, v := range issued.Secret {
+		data[k] = v
+	}
+	resp := h.deps.NewSecret(data, map[string]any{
+		"credential_id": record.ID,
+		"role":          record.Role,
+		"provider":      record.Provider,
+	})
+	resp.Secret.TTL = decision.TTL
+	// A credential whose expiry is fixed at issuance cannot outlive its first lease.
+	resp.Secret.MaxTTL = decision.TTL
+	resp.Secret.Renewable = issued.Renewable
+	if issued.Renewable {
+		resp.Secret.MaxTTL = maxTTL
+	}
+	return resp
+}
+
+func optionalStrings(data *framework.FieldData, field string) []string {
+	if v, ok := data.GetOk(field); ok && len(v.([]string)) > 0 {
+		return v.([]string)
+	}
+	return nil
+}
+
+func patternStrings(ps []intent.Pattern) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func actionStrings(as []intent.Action) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return out
+}

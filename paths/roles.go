@@ -1,0 +1,267 @@
+package paths
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
+)
+
+const rolesHelpSyn = `Define what credentials a role may ever issue.`
+
+const rolesHelpDesc = `
+A role says which provider issues its credentials, which tasks may ask for them, which
+destinations and actions they may cover (grants), up to which data sensitivity, when
+(time windows, not_before/not_after), to whom (entity, alias, metadata and group
+bindings, bound CIDRs), for how long (ttl, max_ttl) and how many at once (quotas).
+A role that could never issue anything is refused with the field at fault.
+
+grants is a JSON list of {"destination": "<pattern>", "actions": [...],
+"max_sensitivity": "<level>"}; time_windows entries look like
+"Mon-Fri 06:00-20:00 Europe/Berlin".
+`
+
+// providerRoleFields are role fields that belong to one provider; they are stored in the
+// role's settings and validated by that provider.
+var providerRoleFields = map[string]*framework.FieldSchema{
+	"audience_mode": {Type: framework.TypeString, Description: "token: 'destinations' (aud = the destinations) or 'hosts' (aud = their scheme://host)."},
+	"extra_claims":  {Type: framework.TypeKVPairs, Description: "token: extra string claims added to every token."},
+}
+
+func roleFields() map[string]*framework.FieldSchema {
+	fields := map[string]*framework.FieldSchema{
+		"name":                  {Type: framework.TypeString, Required: true, Description: "Role name."},
+		"provider":              {Type: framework.TypeString, Description: "token, aws or azure."},
+		"credential_type":       {Type: framework.TypeString, Description: "token: jwt; aws: assumed_role or iam_user; azure: service_principal."},
+		"description":           {Type: framework.TypeString, Description: "Free text for operators."},
+		"disabled":              {Type: framework.TypeBool, Description: "A disabled role issues nothing."},
+		"allowed_tasks":         {Type: framework.TypeCommaStringSlice, Description: "Task names (globs) this role may issue for. Required."},
+		"grants":                {Type: framework.TypeSlice, Description: "JSON list of grants. Required."},
+		"time_windows":          {Type: framework.TypeStringSlice, Description: "When issuance is allowed, e.g. 'Mon-Fri 06:00-20:00 Europe/Berlin'. Empty means always."},
+		"not_before":            {Type: framework.TypeString, Description: "RFC 3339 time before which nothing is issued."},
+		"not_after":             {Type: framework.TypeString, Description: "RFC 3339 time after which nothing is issued."},
+		"bound_entity_ids":      {Type: framework.TypeCommaStringSlice, Description: "Entity ids allowed to ask."},
+		"bound_entity_aliases":  {Type: framework.TypeCommaStringSlice, Description: "'<mount_accessor>:<alias name>' entries allowed to ask."},
+		"bound_entity_metadata": {Type: framework.TypeKVPairs, Description: "Entity metadata that must match."},
+		"bound_group_names":     {Type: framework.TypeCommaStringSlice, Description: "Identity groups, any of which may ask."},
+		"bound_cidrs":           {Type: framework.TypeCommaStringSlice, Description: "Networks requests must come from."},
+		"ttl":                   {Type: framework.TypeDurationSecond, Description: "Default credential lifetime (default 5m)."},
+		"max_ttl":               {Type: framework.TypeDurationSecond, Description: "Longest credential lifetime (default 1h)."},
+		"max_active_per_task":   {Type: framework.TypeInt, Description: "Most active credentials per task; 0 means unlimited."},
+		"max_active_per_entity": {Type: framework.TypeInt, Description: "Most active credentials per entity; 0 means unlimited."},
+		"drift_action":          {Type: framework.TypeString, Description: "record (default) or revoke on a high or critical drift finding."},
+	}
+	for name, schema := range providerRoleFields {
+		fields[name] = schema
+	}
+	return fields
+}
+
+func rolePaths(d *Deps) []*framework.Path {
+	h := &roleHandler{deps: d}
+	return []*framework.Path{
+		{
+			Pattern:        "roles/" + framework.GenericNameRegex("name"),
+			Fields:         roleFields(),
+			ExistenceCheck: h.exists,
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.CreateOperation: &framework.PathOperation{Callback: h.write, Summary: "Create a role."},
+				logical.UpdateOperation: &framework.PathOperation{Callback: h.write, Summary: "Update a role; fields not sent keep their values."},
+				logical.ReadOperation:   &framework.PathOperation{Callback: h.read, Summary: "Read a role."},
+				logical.DeleteOperation: &framework.PathOperation{Callback: h.delete, Summary: "Delete a role; its credentials still revoke cleanly."},
+			},
+			HelpSynopsis:    rolesHelpSyn,
+			HelpDescription: rolesHelpDesc,
+		},
+		{
+			Pattern: "roles/?$",
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.ListOperation: &framework.PathOperation{Callback: h.list, Summary: "List roles."},
+			},
+			HelpSynopsis:    rolesHelpSyn,
+			HelpDescription: rolesHelpDesc,
+		},
+	}
+}
+
+type roleHandler struct{ deps *Deps }
+
+func (h *roleHandler) exists(ctx context.Context, req *logical.Request, data *framework.FieldData) (bool, error) {
+	role, err := store.GetRole(ctx, req.Storage, data.Get("name").(string))
+	return role != nil, err
+}
+
+func (h *roleHandler) write(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	name := data.Get("name").(string)
+	if err := store.ValidRoleName(name); err != nil {
+		return badRequest("name: %s", err)
+	}
+	lock := h.deps.roleLock(name)
+	lock.Lock()
+	defer lock.Unlock()
+
+	role, err := store.GetRole(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	if role == nil {
+		role = &store.Role{Name: name, Provider: "token", DriftAction: store.DriftActionRecord}
+	}
+	// Work on a copy so a refused update leaves nothing half-written.
+	updated := *role
+	if err := applyRoleFields(&updated, data); err != nil {
+		return errorResponse(err)
+	}
+	provider, ok := h.deps.Providers[updated.Provider]
+	if !ok {
+		return badRequest("provider: unknown provider %q (this engine has %s)", updated.Provider, providerNames(h.deps.Providers))
+	}
+	if _, err := intent.CompilePolicy(updated.Spec()); err != nil {
+		return errorResponse(err)
+	}
+	if err := provider.ValidateRole(roleInfo(&updated)); err != nil {
+		return errorResponse(err)
+	}
+	updated.Revision++
+	updated.UpdatedAt = h.deps.now()
+	if err := store.PutRole(ctx, req.Storage, &updated); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// applyRoleFields copies the fields present in the request onto role.
+func applyRoleFields(role *store.Role, data *framework.FieldData) error {
+	setString := func(field string, dst *string) {
+		if v, ok := data.GetOk(field); ok {
+			*dst = v.(string)
+		}
+	}
+	setStrings := func(field string, dst *[]string) {
+		if v, ok := data.GetOk(field); ok {
+			*dst = v.([]string)
+		}
+	}
+	setInt := func(field string, dst *int) {
+		if v, ok := data.GetOk(field); ok {
+			*dst = v.(int)
+		}
+	}
+	setDuration := func(field string, dst *time.Duration) {
+		if v, ok := data.GetOk(field); ok {
+			*dst = time.Duration(v.(int)) * time.Second
+		}
+	}
+	setString("provider", &role.Provider)
+	setString("credential_type", &role.CredentialType)
+	setString("description", &role.Description)
+	if v, ok := data.GetOk("disabled"); ok {
+		role.Disabled = v.(bool)
+	}
+	setStrings("allowed_tasks", &role.AllowedTasks)
+	if v, ok := data.GetOk("grants"); ok {
+		grants, err := decodeGrants(v.([]any))
+		if err != nil {
+			return err
+		}
+		role.Grants = grants
+	}
+	setStrings("time_windows", &role.TimeWindows)
+	setString("not_before", &role.NotBefore)
+	setString("not_after", &role.NotAfter)
+	setStrings("bound_entity_ids", &role.BoundEntityIDs)
+	setStrings("bound_entity_aliases", &role.BoundEntityAliases)
+	if v, ok := data.GetOk("bound_entity_metadata"); ok {
+		role.BoundEntityMetadata = v.(map[string]string)
+	}
+	setStrings("bound_group_names", &role.BoundGroupNames)
+	setStrings("bound_cidrs", &role.BoundCIDRs)
+	setDuration("ttl", &role.TTL)
+	setDuration("max_ttl", &role.MaxTTL)
+	setInt("max_active_per_task", &role.MaxActivePerTask)
+	setInt("max_active_per_entity", &role.MaxActivePerEntity)
+	setString("drift_action", &role.DriftAction)
+	switch role.DriftAction {
+	case store.DriftActionRecord, store.DriftActionRevoke:
+	default:
+		return &intent.FieldError{Field: "drift_action", Reason: fmt.Sprintf("must be %q or %q, not %q", store.DriftActionRecord, store.DriftActionRevoke, role.DriftAction)}
+	}
+	settings := make(map[string]any, len(role.Settings))
+	for k, v := range role.Settings {
+		settings[k] = v
+	}
+	for field := range providerRoleFields {
+		if v, ok := data.GetOk(field); ok {
+			settings[field] = v
+		}
+	}
+	role.Settings = settings
+	return nil
+}
+
+func (h *roleHandler) read(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	role, err := store.GetRole(ctx, req.Storage, data.Get("name").(string))
+	if err != nil || role == nil {
+		return nil, err
+	}
+	out := map[string]any{
+		"name":                  role.Name,
+		"provider":              role.Provider,
+		"credential_type":       role.CredentialType,
+		"description":           role.Description,
+		"disabled":              role.Disabled,
+		"allowed_tasks":         role.AllowedTasks,
+		"grants":                role.Grants,
+		"time_windows":          role.TimeWindows,
+		"not_before":            role.NotBefore,
+		"not_after":             role.NotAfter,
+		"bound_entity_ids":      role.BoundEntityIDs,
+		"bound_entity_aliases":  role.BoundEntityAliases,
+		"bound_entity_metadata": role.BoundEntityMetadata,
+		"bound_group_names":     role.BoundGroupNames,
+		"bound_cidrs":           role.BoundCIDRs,
+		"ttl":                   int64(role.TTL.Seconds()),
+		"max_ttl":               int64(role.MaxTTL.Seconds()),
+		"max_active_per_task":   role.MaxActivePerTask,
+		"max_active_per_entity": role.MaxActivePerEntity,
+		"drift_action":          role.DriftAction,
+		"revision":              role.Revision,
+		"updated_at":            role.UpdatedAt.Format(time.RFC3339),
+	}
+	for k, v := range role.Settings {
+		out[k] = v
+	}
+	return &logical.Response{Data: out}, nil
+}
+
+func (h *roleHandler) delete(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	name := data.Get("name").(string)
+	lock := h.deps.roleLock(name)
+	lock.Lock()
+	defer lock.Unlock()
+	return nil, store.DeleteRole(ctx, req.Storage, name)
+}
+
+func (h *roleHandler) list(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	names, err := store.ListRoles(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	return logical.ListResponse(names), nil
+}
+
+// roleInfo is the provider's view of a role.
+func roleInfo(role *store.Role) providers.RoleInfo {
+	info := providers.RoleInfo{Name: role.Name, CredentialType: role.CredentialType, Settings: role.Settings}
+	for _, g := range role.Grants {
+		info.Destinations = append(info.Destinations, g.Destination)
+		info.Actions = append(info.Actions, g.Actions...)
+	}
+	return info
+}

@@ -1,0 +1,11 @@
+// Package store is the engine's persistence: roles, credential records and their indexes,
+// as typed helpers over logical.Storage. Paths and the backend share it so that neither
+// imports the other; the domain packages stay free of storage concerns.
+//
+// Layout:
+//
+//	roles/<name>                      Role
+//	credentials/<id>                  Record (no secret material)
+//	active/<role>/<id>                ActiveEntry, for quotas; removed on revoke
+//	expiry/<yyyymmddhh>/<id>          retention sweep buckets, keyed by expiry hour
+package store
