@@ -1,0 +1,158 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+)
+
+// Storage paths. The engine seal-wraps the "keys/" prefix.
+const (
+	ConfigPath = "config/token"
+	RingPath   = "keys/token-ring"
+)
+
+// Supported signing algorithms.
+const (
+	AlgES256 = "ES256" // ECDSA P-256, the default
+	AlgEdDSA = "EdDSA" // Ed25519
+	AlgRS256 = "RS256" // RSA 2048, PKCS #1 v1.5
+)
+
+// Defaults and bounds for Config.
+const (
+	DefaultRotationPeriod      = 24 * time.Hour
+	MinRotationPeriod          = time.Minute
+	DefaultVerificationOverlap = time.Hour
+)
+
+// Config is the token provider's configuration, stored at config/token.
+type Config struct {
+	// Issuer is the "iss" of every token and the base of jwks_uri and
+	// introspection_endpoint: the mount's API address, e.g. https://vault.example.com/v1/nhi.
+	// Required before issuing.
+	Issuer string `json:"issuer"`
+	// Algorithm signs new tokens: ES256 (default), EdDSA or RS256.
+	Algorithm string `json:"algorithm"`
+	// RotationPeriod is the age at which the signing key is replaced (default 24h, min 1m).
+	RotationPeriod time.Duration `json:"rotation_period"`
+	// VerificationOverlap is the minimum time a retired key stays published (default 1h).
+	// A retired key stays longer if tokens it signed are still unexpired.
+	VerificationOverlap time.Duration `json:"verification_overlap"`
+}
+
+// DefaultConfig returns the configuration used before config/token is written.
+func DefaultConfig() Config {
+	return Config{
+		Algorithm:           AlgES256,
+		RotationPeriod:      DefaultRotationPeriod,
+		VerificationOverlap: DefaultVerificationOverlap,
+	}
+}
+
+// Validate checks every field and returns a *providers.FieldError naming the first bad one.
+// An empty Issuer is valid (the engine may be configured in steps); Issue refuses to run
+// without it.
+func (c Config) Validate() error {
+	if err := validateIssuer(c.Issuer); err != nil {
+		return &providers.FieldError{Field: "issuer", Reason: err.Error()}
+	}
+	switch c.Algorithm {
+	case AlgES256, AlgEdDSA, AlgRS256:
+	default:
+		return &providers.FieldError{Field: "algorithm",
+			Reason: fmt.Sprintf("unsupported algorithm %q; use ES256, EdDSA or RS256", c.Algorithm)}
+	}
+	if c.RotationPeriod < MinRotationPeriod {
+		return &providers.FieldError{Field: "rotation_period",
+			Reason: fmt.Sprintf("must be at least %s, got %s", MinRotationPeriod, c.RotationPeriod)}
+	}
+	if c.VerificationOverlap < 0 {
+		return &providers.FieldError{Field: "verification_overlap",
+			Reason: fmt.Sprintf("must not be negative, got %s", c.VerificationOverlap)}
+	}
+	return nil
+}
+
+// validateIssuer accepts "" or an absolute https URL without query, fragment, user info or
+// trailing slash. Plain http is accepted only for loopback hosts (dev servers).
+func validateIssuer(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("must be an absolute URL such as https://vault.example.com/v1/nhi")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("must use https (http is accepted only for localhost)")
+		}
+	default:
+		return fmt.Errorf("must use https, got scheme %q", u.Scheme)
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not contain user information")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return fmt.Errorf("must not contain a query or fragment")
+	}
+	if strings.HasSuffix(s, "/") {
+		return fmt.Errorf("must not end with '/' (jwks_uri is <issuer>/jwks)")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LoadConfig reads config/token, returning DefaultConfig when it was never written.
+func LoadConfig(ctx context.Context, s logical.Storage) (Config, error) {
+	c := DefaultConfig()
+	entry, err := s.Get(ctx, ConfigPath)
+	if err != nil {
+		return c, fmt.Errorf("reading %s: %w", ConfigPath, err)
+	}
+	if entry == nil {
+		return c, nil
+	}
+	// Decode over the defaults: members missing from an older stored config keep them.
+	if err := entry.DecodeJSON(&c); err != nil {
+		return DefaultConfig(), fmt.Errorf("decoding %s: %w", ConfigPath, err)
+	}
+	return c, nil
+}
+
+// SaveConfig validates and stores c. Changing Algorithm needs nothing else: the next Issue
+// or Rotate sees that the current key's algorithm differs and rotates to a new key of the
+// configured algorithm (the old key stays published as usual).
+func SaveConfig(ctx context.Context, s logical.Storage, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	entry, err := logical.StorageEntryJSON(ConfigPath, c)
+	if err != nil {
+		return err
+	}
+	if err := s.Put(ctx, entry); err != nil {
+		return fmt.Errorf("writing %s: %w", ConfigPath, err)
+	}
+	return nil
+}
