@@ -26,8 +26,8 @@ vault policy write reports-bot - >/dev/null <<'POLICY'
 path "nhi/creds/reports-writer" { capabilities = ["read", "update"] }
 POLICY
 vault write auth/userpass/users/reports-bot password=demo-only-password policies=reports-bot >/dev/null
-workload_token=$(vault login -no-store -field=token -method=userpass username=reports-bot password=demo-only-password)
-entity_id=$(VAULT_TOKEN=$workload_token vault token lookup -field=entity_id)
+workload_token=$(vault login -no-store -field=token -method=userpass username=reports-bot password=demo-only-password 2>/dev/null)
+entity_id=$(VAULT_TOKEN=$workload_token vault token lookup -format=json | grep -o '"entity_id": *"[^"]*"' | cut -d'"' -f4)
 vault write "identity/entity/id/$entity_id" metadata=team=reports >/dev/null
 echo "    entity $entity_id, metadata team=reports"
 
@@ -54,9 +54,9 @@ show "curl $VAULT_ADDR/v1/nhi/jwks"
 demotool verify "$VAULT_ADDR/v1/nhi/jwks" "$jwt"
 
 step "Relying party: may this credential write a file under the approved prefix? and elsewhere?"
-vault write -format=json nhi/authorize token="$jwt" action=write resource=https://reports.internal/exports/2026/report.csv |
+vault write -format=json nhi/authorize token="$jwt" action=write resource=https://reports.internal/exports/2026/report.csv source_ip=127.0.0.1 |
   grep -E '"allowed"' | sed 's/^/    in intent:  /'
-vault write -format=json nhi/authorize token="$jwt" action=write resource=https://reports.internal/payroll/2026.csv |
+vault write -format=json nhi/authorize token="$jwt" action=write resource=https://reports.internal/payroll/2026.csv source_ip=127.0.0.1 |
   grep -E '"allowed"|reports.internal/payroll' | sed 's/^/    outside:    /'
 
 step "Workload: a request outside the role is refused with the check that failed"

@@ -35,8 +35,10 @@ done
 
 "$vault_bin" plugin register -sha256="$sha" -command=vault-plugin-secrets-nhi secret vault-plugin-secrets-nhi >/dev/null
 "$vault_bin" audit enable file file_path="$dir/audit.log" >/dev/null
-# Verdict fields stay readable in the audit log; everything else keeps Vault's HMAC.
+# Verdict fields and refusal reasons stay readable in the audit log; everything else
+# (tokens, secrets, justifications) keeps Vault's HMAC.
 "$vault_bin" secrets enable -path=nhi \
+  -audit-non-hmac-response-keys=error \
   -audit-non-hmac-response-keys=credential_id \
   -audit-non-hmac-response-keys=task \
   -audit-non-hmac-response-keys=reasons \

@@ -79,7 +79,6 @@ func verify(jwksURL, token string) error {
 type auditEntry struct {
 	Time    string `json:"time"`
 	Type    string `json:"type"`
-	Error   string `json:"error"`
 	Request struct {
 		Path      string `json:"path"`
 		Operation string `json:"operation"`
@@ -104,8 +103,8 @@ func audit(path string, prefixes []string) error {
 			continue
 		}
 		line := fmt.Sprintf("    %s %-6s %s", e.Time, e.Request.Operation, e.Request.Path)
-		if e.Error != "" {
-			line += "  error=" + e.Error
+		if reason, ok := e.Response.Data["error"].(string); ok {
+			line += "  refused: " + reason
 		} else if id, ok := e.Response.Data["credential_id"]; ok {
 			line += fmt.Sprintf("  credential_id=%v", id)
 		}
