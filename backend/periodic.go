@@ -3,9 +3,11 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
 )
 
@@ -22,6 +24,13 @@ func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
 	var errs []error
 	if _, err := b.token.Rotate(ctx, req.Storage, false); err != nil {
 		errs = append(errs, err)
+	}
+	for name, p := range b.providers {
+		if housekeeping, ok := p.(providers.Periodic); ok {
+			if err := housekeeping.Periodic(ctx, req.Storage); err != nil {
+				errs = append(errs, fmt.Errorf("%s provider: %w", name, err))
+			}
+		}
 	}
 	cfg, err := store.GetDriftConfig(ctx, req.Storage)
 	if err != nil {

@@ -97,6 +97,7 @@ func TestRoleInvalidFieldsAreRefusedNamingTheField(t *testing.T) {
 		{"bad not_after", reportsRole(map[string]any{"not_after": "tomorrow"}), "not_after"},
 		{"bad audience mode", reportsRole(map[string]any{"audience_mode": "everyone"}), "audience_mode"},
 		{"reserved extra claim", reportsRole(map[string]any{"extra_claims": map[string]any{"sub": "x"}}), "extra_claims"},
+		{"field of another provider", reportsRole(map[string]any{"role_arn": "arn:aws:iam::123456789012:role/x"}), "role_arn"},
 		{"wrong credential type", reportsRole(map[string]any{"credential_type": "iam_user"}), "credential_type"},
 	}
 	for _, tc := range cases {

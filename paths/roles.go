@@ -27,11 +27,23 @@ grants is a JSON list of {"destination": "<pattern>", "actions": [...],
 "Mon-Fri 06:00-20:00 Europe/Berlin".
 `
 
-// providerRoleFields are role fields that belong to one provider; they are stored in the
+// providerRoleField is a role field that belongs to one provider; it is stored in the
 // role's settings and validated by that provider.
-var providerRoleFields = map[string]*framework.FieldSchema{
-	"audience_mode": {Type: framework.TypeString, Description: "token: 'destinations' (aud = the destinations) or 'hosts' (aud = their scheme://host)."},
-	"extra_claims":  {Type: framework.TypeKVPairs, Description: "token: extra string claims added to every token."},
+type providerRoleField struct {
+	provider string
+	schema   *framework.FieldSchema
+}
+
+var providerRoleFields = map[string]providerRoleField{
+	"audience_mode":            {"token", &framework.FieldSchema{Type: framework.TypeString, Description: "token: 'destinations' (aud = the destinations) or 'hosts' (aud = their scheme://host)."}},
+	"extra_claims":             {"token", &framework.FieldSchema{Type: framework.TypeKVPairs, Description: "token: extra string claims added to every token."}},
+	"role_arn":                 {"aws", &framework.FieldSchema{Type: framework.TypeString, Description: "aws: the IAM role assumed for assumed_role credentials."}},
+	"policy_arns":              {"aws", &framework.FieldSchema{Type: framework.TypeCommaStringSlice, Description: "aws: managed policy ARNs passed as session policies (at most 10) or attached to iam_user users."}},
+	"session_tags":             {"aws", &framework.FieldSchema{Type: framework.TypeKVPairs, Description: "aws: session tags added to every session (besides the nhi:* tags)."}},
+	"external_id":              {"aws", &framework.FieldSchema{Type: framework.TypeString, Description: "aws: ExternalId for AssumeRole."}},
+	"bind_source_ip":           {"aws", &framework.FieldSchema{Type: framework.TypeBool, Description: "aws: restrict the session to the caller's address (aws:SourceIp)."}},
+	"permissions_boundary_arn": {"aws", &framework.FieldSchema{Type: framework.TypeString, Description: "aws: permissions boundary for iam_user users."}},
+	"max_sts_ttl":              {"aws", &framework.FieldSchema{Type: framework.TypeDurationSecond, Description: "aws: longest STS session the role's MaxSessionDuration allows."}},
 }
 
 func roleFields() map[string]*framework.FieldSchema {
@@ -57,8 +69,8 @@ func roleFields() map[string]*framework.FieldSchema {
 		"max_active_per_entity": {Type: framework.TypeInt, Description: "Most active credentials per entity; 0 means unlimited."},
 		"drift_action":          {Type: framework.TypeString, Description: "record (default) or revoke on a high or critical drift finding."},
 	}
-	for name, schema := range providerRoleFields {
-		fields[name] = schema
+	for name, field := range providerRoleFields {
+		fields[name] = field.schema
 	}
 	return fields
 }
@@ -196,9 +208,20 @@ func applyRoleFields(role *store.Role, data *framework.FieldData) error {
 	for k, v := range role.Settings {
 		settings[k] = v
 	}
-	for field := range providerRoleFields {
-		if v, ok := data.GetOk(field); ok {
-			settings[field] = v
+	for name, field := range providerRoleFields {
+		v, ok := data.GetOk(name)
+		if !ok {
+			continue
+		}
+		if field.provider != role.Provider {
+			return &intent.FieldError{Field: name, Reason: fmt.Sprintf("applies to %s roles, not %s roles", field.provider, role.Provider)}
+		}
+		settings[name] = v
+	}
+	for name := range settings {
+		if field, known := providerRoleFields[name]; known && field.provider != role.Provider {
+			// The provider changed: its predecessor's settings no longer apply.
+			delete(settings, name)
 		}
 	}
 	role.Settings = settings

@@ -27,6 +27,13 @@ type Provider interface {
 	Revoke(ctx context.Context, s logical.Storage, req RevokeRequest) error
 }
 
+// Periodic is implemented by providers with housekeeping to do on the active node
+// (garbage-collecting revocation entries, retrying cleanup). The backend calls it from
+// its periodic function.
+type Periodic interface {
+	Periodic(ctx context.Context, s logical.Storage) error
+}
+
 // RoleInfo is the provider-relevant view of a role.
 type RoleInfo struct {
 	Name           string
