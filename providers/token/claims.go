@@ -53,27 +53,14 @@ var reservedClaims = map[string]bool{
 	"iat": true, "jti": true, "nhi": true, "cnf": true,
 }
 
-// claimsBody is Claims without its JSON methods.
-type claimsBody struct {
-	Issuer       string        `json:"iss"`
-	Subject      string        `json:"sub"`
-	Audience     []string      `json:"aud"`
-	IssuedAt     int64         `json:"iat"`
-	NotBefore    int64         `json:"nbf"`
-	Expiry       int64         `json:"exp"`
-	ID           string        `json:"jti"`
-	NHI          NHIClaim      `json:"nhi"`
-	Confirmation *Confirmation `json:"cnf,omitempty"`
-}
+// claimsBody is Claims without its JSON methods (Extra is tagged "-").
+type claimsBody Claims
 
 // MarshalJSON writes the registered claims followed by Extra in name order. aud and the
 // nhi lists are always JSON arrays. An Extra member with a reserved name is an error.
 func (c Claims) MarshalJSON() ([]byte, error) {
-	body := claimsBody{
-		Issuer: c.Issuer, Subject: c.Subject, Audience: nonNil(c.Audience),
-		IssuedAt: c.IssuedAt, NotBefore: c.NotBefore, Expiry: c.Expiry, ID: c.ID,
-		NHI: c.NHI, Confirmation: c.Confirmation,
-	}
+	body := claimsBody(c)
+	body.Audience = nonNil(body.Audience)
 	body.NHI.Actions = nonNil(body.NHI.Actions)
 	body.NHI.Destinations = nonNil(body.NHI.Destinations)
 	out, err := json.Marshal(body)

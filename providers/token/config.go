@@ -156,3 +156,13 @@ func SaveConfig(ctx context.Context, s logical.Storage, c Config) error {
 	}
 	return nil
 }
+
+// requireIssuer refuses to issue or publish discovery metadata before the operator has
+// said under which URL relying parties reach this engine.
+func requireIssuer(cfg Config) error {
+	if cfg.Issuer == "" {
+		return fmt.Errorf("%w: the token issuer is not set; write config/token issuer=https://<vault-address>/v1/<mount>",
+			providers.ErrNotConfigured)
+	}
+	return nil
+}

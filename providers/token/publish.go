@@ -3,12 +3,9 @@ package token
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/hashicorp/vault/sdk/logical"
-
-	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 )
 
 // JWKS returns the RFC 7517 key set relying parties verify tokens with: the public part of
@@ -59,9 +56,8 @@ func (p *Provider) Discovery(ctx context.Context, s logical.Storage) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("%w: the token issuer is not set; write config/token issuer=https://<vault-address>/v1/<mount>",
-			providers.ErrNotConfigured)
+	if err := requireIssuer(cfg); err != nil {
+		return nil, err
 	}
 	r, err := p.loadRing(ctx, s)
 	if err != nil {

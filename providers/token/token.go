@@ -63,9 +63,8 @@ func (p *Provider) Issue(ctx context.Context, s logical.Storage, req providers.I
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("%w: the token issuer is not set; write config/token issuer=https://<vault-address>/v1/<mount>",
-			providers.ErrNotConfigured)
+	if err := requireIssuer(cfg); err != nil {
+		return nil, err
 	}
 	if err := checkCredentialType(req.Role.CredentialType); err != nil {
 		return nil, err
