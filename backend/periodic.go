@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/vault/sdk/helper/consts"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
@@ -17,6 +18,9 @@ const sweepLimit = 1000
 
 // periodic rotates the token signing key when due and removes records past retention.
 func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
+	if !b.writesStorage() {
+		return nil
+	}
 	if !b.periodicMu.TryLock() {
 		return nil
 	}
@@ -44,4 +48,15 @@ func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
 		b.Logger().Debug("removed credential records past retention", "count", removed)
 	}
 	return errors.Join(errs...)
+}
+
+// writesStorage reports whether this node may do housekeeping: performance standbys and
+// performance secondaries (for replicated mounts) cannot write, and the active node of the
+// primary does the work for them.
+func (b *Backend) writesStorage() bool {
+	state := b.System().ReplicationState()
+	if state.HasState(consts.ReplicationPerformanceStandby) {
+		return false
+	}
+	return b.System().LocalMount() || !state.HasState(consts.ReplicationPerformanceSecondary)
 }
