@@ -87,6 +87,7 @@ func New(opts Options) *Backend {
 		RunningVersion: Version,
 	}
 	deps.System = b.System
+	deps.Revoke = b.revokeRecord
 	deps.NewSecret = func(data, internal map[string]any) *logical.Response {
 		return b.Secret(SecretTypeCredential).Response(data, internal)
 	}

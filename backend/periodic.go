@@ -40,8 +40,12 @@ func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	removed, err := store.SweepExpired(ctx, req.Storage, b.clock().Add(-cfg.Retention), sweepLimit)
+	cutoff := b.clock().Add(-cfg.Retention)
+	removed, err := store.SweepExpired(ctx, req.Storage, cutoff, sweepLimit)
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := store.SweepFindings(ctx, req.Storage, cutoff); err != nil {
 		errs = append(errs, err)
 	}
 	if removed > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/drift"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
@@ -95,10 +96,14 @@ func (h *authorizeHandler) authorize(ctx context.Context, req *logical.Request, 
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: %w", record.ID, err)
 	}
-	allowed, useReasons := intent.CheckUse(in, action, resource, source, h.deps.now())
+	now := h.deps.now()
+	allowed, useReasons := intent.CheckUse(in, action, resource, source, now)
 	reasons = append(reasons, useReasons...)
 	if !allowed {
-		return h.deny(record.ID, reasons), nil
+		return h.denyAndRecord(ctx, req.Storage, record, reasons, drift.Event{
+			CredentialID: record.ID, Action: action, Resource: resource, SourceIP: source,
+			Time: now, Outcome: drift.OutcomeDenied, Source: drift.SourceAuthorize,
+		})
 	}
 	return &logical.Response{Data: map[string]any{
 		"allowed":       true,
@@ -115,6 +120,31 @@ func (h *authorizeHandler) deny(id string, reasons []string) *logical.Response {
 	}}
 	resp.AddWarning(fmt.Sprintf("authorize refused credential %s: %s", id, strings.Join(reasons, "; ")))
 	return resp
+}
+
+// denyAndRecord refuses and judges the refused use as drift evidence, so what a gateway
+// was stopped from doing is recorded (and enforced) like any other observed use.
+func (h *authorizeHandler) denyAndRecord(ctx context.Context, s logical.Storage, record *store.Record, reasons []string, ev drift.Event) (*logical.Response, error) {
+	resp := h.deny(record.ID, reasons)
+	if drift.CheckResource(ev.Resource) != nil {
+		// A resource the rules cannot parse is refused above; there is nothing to judge.
+		return resp, nil
+	}
+	v, err := h.deps.judgeAndRecord(ctx, s, []judgedUse{{event: ev, record: record}})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(v.findings))
+	for i, f := range v.findings {
+		ids[i] = f.ID
+	}
+	resp.Data["finding_ids"] = ids
+	if len(ids) > 0 {
+		resp.Data["finding_id"] = ids[0]
+		resp.Data["max_severity_level"] = int(v.max)
+	}
+	addFindingWarnings(resp, v.findings)
+	return resp, nil
 }
 
 // recordIntent rebuilds the approved intent from a record, as it stood at issuance.

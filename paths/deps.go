@@ -4,6 +4,7 @@
 package paths
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
 )
 
 // Deps is what the handlers need from the assembled backend.
@@ -25,6 +27,8 @@ type Deps struct {
 	System func() logical.SystemView
 	// NewSecret wraps response data in the engine's credential secret type.
 	NewSecret func(data, internal map[string]any) *logical.Response
+	// Revoke makes a credential unusable through its provider and marks its record.
+	Revoke func(ctx context.Context, s logical.Storage, r *store.Record, reason string) error
 	// WALKindIssue names the WAL entries written before a provider creates anything.
 	WALKindIssue string
 
@@ -48,7 +52,8 @@ func All(d *Deps) []*framework.Path {
 	ps = append(ps, credentialPaths(d)...)
 	ps = append(ps, configTokenPath(d), configDriftPath(d))
 	ps = append(ps, jwksPaths(d)...)
-	ps = append(ps, introspectPath(d), authorizePath(d))
+	ps = append(ps, introspectPath(d), authorizePath(d), observePath(d))
+	ps = append(ps, driftPaths(d)...)
 	return ps
 }
 

@@ -8,4 +8,7 @@
 //	credentials/<id>                  Record (no secret material)
 //	active/<role>/<id>                ActiveEntry, for quotas; removed on revoke
 //	expiry/<yyyymmddhh>/<id>          retention sweep buckets, keyed by expiry hour
+//	keyids/<provider key id>          credential id, to resolve cloud evidence
+//	findings/<yyyymmddhh>/<id>        FindingRecord, bucketed by the hour recorded
+//	baselines/<role>                  the role's volume baseline (drift)
 package store

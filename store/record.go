@@ -131,6 +131,9 @@ func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	if err := s.Put(ctx, &logical.StorageEntry{Key: expiryKey(r.ExpiresAt, r.ID)}); err != nil {
 		return fmt.Errorf("indexing expiry of %s: %w", r.ID, err)
 	}
+	if err := putKeyIndex(ctx, s, r); err != nil {
+		return err
+	}
 	return putJSON(ctx, s, recordPrefix+r.ID, r)
 }
 
@@ -141,7 +144,7 @@ func DeleteRecord(ctx context.Context, s logical.Storage, r *Record) error {
 			return fmt.Errorf("deleting %s: %w", key, err)
 		}
 	}
-	return nil
+	return deleteKeyIndex(ctx, s, r)
 }
 
 // ListRecords lists credential ids in order, after the given id, at most limit of them.
