@@ -43,6 +43,10 @@ done
   -audit-non-hmac-response-keys=task \
   -audit-non-hmac-response-keys=reasons \
   -audit-non-hmac-response-keys=sensitivity \
+  -audit-non-hmac-response-keys=max_severity \
+  -audit-non-hmac-response-keys=findings \
+  -audit-non-hmac-response-keys=finding_id \
+  -audit-non-hmac-response-keys=finding_ids \
   -audit-non-hmac-request-keys=task \
   -audit-non-hmac-request-keys=destinations \
   -audit-non-hmac-request-keys=actions \

@@ -41,7 +41,7 @@ const (
 // scripts/dev-server.sh: refusal reasons (error), verdicts and the stated intent stay
 // readable in the audit log; tokens and justifications stay HMAC'd.
 var (
-	NonHMACResponseKeys = []string{"error", "credential_id", "task", "reasons", "sensitivity"}
+	NonHMACResponseKeys = []string{"error", "credential_id", "task", "reasons", "sensitivity", "max_severity", "findings", "finding_id", "finding_ids"}
 	NonHMACRequestKeys  = []string{"task", "destinations", "actions", "sensitivity"}
 )
 
