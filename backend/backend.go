@@ -13,6 +13,7 @@ import (
 
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/paths"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/aws"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
 )
 
@@ -63,6 +64,7 @@ func New(opts Options) *Backend {
 	}
 	b := &Backend{clock: clock, token: token.New(clock), providers: map[string]providers.Provider{}}
 	b.providers[token.Name] = b.token
+	b.providers[aws.Name] = aws.New(clock, aws.DefaultClients, aws.WithWebIdentitySignerOf(b.token))
 	for _, p := range opts.Providers {
 		b.providers[p.Name()] = p
 	}
@@ -77,8 +79,8 @@ func New(opts Options) *Backend {
 		BackendType: logical.TypeLogical,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: paths.UnauthenticatedPaths,
-			// Signing keys are seal-wrapped where Vault supports it.
-			SealWrapStorage: []string{"keys/"},
+			// Signing keys and cloud root secrets are seal-wrapped where Vault supports it.
+			SealWrapStorage: []string{"keys/", "config/aws"},
 		},
 		Paths:          paths.All(deps),
 		Secrets:        []*framework.Secret{b.credentialSecret()},

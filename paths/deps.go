@@ -54,6 +54,7 @@ func All(d *Deps) []*framework.Path {
 	ps = append(ps, jwksPaths(d)...)
 	ps = append(ps, introspectPath(d), authorizePath(d), observePath(d))
 	ps = append(ps, driftPaths(d)...)
+	ps = append(ps, configAWSPaths(d)...)
 	return ps
 }
 

@@ -1,0 +1,216 @@
+package paths
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/aws"
+)
+
+const configAWSHelpSyn = `Configure the engine's root access to AWS.`
+
+const configAWSHelpDesc = `
+The engine calls STS and IAM with this root access: static keys (access_key and
+secret_key of an IAM user), or secretless web identity (web_identity_role_arn): the
+engine signs a token with its own issuer (config/token) for web_identity_audience and
+exchanges it with AssumeRoleWithWebIdentity. secret_key is write-only: it is never
+returned. region sets the signing region and the ARN partition; the *_endpoint fields
+override service endpoints (simulators, VPC or FIPS endpoints; plain http only for
+localhost). max_retries is how often a throttled or failing (5xx) call is retried with
+bounded exponential backoff (-1: the SDK default).
+Fields not sent keep their values.
+`
+
+const configAWSRotateHelpSyn = `Rotate the engine's static AWS root key.`
+
+const configAWSRotateHelpDesc = `
+Creates a new access key for the root IAM user, waits until it authenticates, stores it,
+then deletes the old key. Progress is recorded first, so an interrupted rotation is
+finished or undone by the next attempt or by the engine's periodic work; the engine is
+never left without a working key. The user may hold at most two keys: delete any key
+the engine does not use before rotating.
+`
+
+var configAWSStringFields = []string{
+	"access_key", "region", "sts_endpoint", "iam_endpoint", "cloudtrail_endpoint", "s3_endpoint",
+	"web_identity_role_arn", "web_identity_audience",
+}
+
+func configAWSPaths(d *Deps) []*framework.Path {
+	h := &configAWSHandler{deps: d}
+	write := func(cb framework.OperationFunc, summary string) *framework.PathOperation {
+		return &framework.PathOperation{
+			Callback: cb, Summary: summary,
+			ForwardPerformanceStandby: true, ForwardPerformanceSecondary: true,
+		}
+	}
+	return []*framework.Path{
+		{
+			Pattern: "config/aws",
+			Fields: map[string]*framework.FieldSchema{
+				"access_key": {Type: framework.TypeString, Description: "Access key id of the root IAM user."},
+				"secret_key": {Type: framework.TypeString, Description: "Secret access key (write-only).",
+					DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
+				"region":                {Type: framework.TypeString, Description: "AWS region (default us-east-1)."},
+				"sts_endpoint":          {Type: framework.TypeString, Description: "STS endpoint override."},
+				"iam_endpoint":          {Type: framework.TypeString, Description: "IAM endpoint override."},
+				"cloudtrail_endpoint":   {Type: framework.TypeString, Description: "CloudTrail endpoint override."},
+				"s3_endpoint":           {Type: framework.TypeString, Description: "S3 endpoint override."},
+				"max_retries":           {Type: framework.TypeInt, Description: "Retries of throttled or failing calls (-1: SDK default)."},
+				"web_identity_role_arn": {Type: framework.TypeString, Description: "Role assumed with the engine's own web identity token (secretless)."},
+				"web_identity_audience": {Type: framework.TypeString, Description: "Audience of that token (default sts.amazonaws.com)."},
+			},
+			ExistenceCheck: h.exists,
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.ReadOperation:   &framework.PathOperation{Callback: h.read, Summary: "Read the AWS configuration (without the secret key)."},
+				logical.CreateOperation: write(h.write, "Configure AWS root access."),
+				logical.UpdateOperation: write(h.write, "Update the AWS configuration; fields not sent keep their values."),
+				logical.DeleteOperation: write(h.delete, "Delete the AWS configuration."),
+			},
+			HelpSynopsis:    configAWSHelpSyn,
+			HelpDescription: configAWSHelpDesc,
+		},
+		{
+			Pattern: "config/aws/rotate-root",
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.UpdateOperation: write(h.rotate, "Rotate the static AWS root key."),
+			},
+			HelpSynopsis:    configAWSRotateHelpSyn,
+			HelpDescription: configAWSRotateHelpDesc,
+		},
+	}
+}
+
+type configAWSHandler struct{ deps *Deps }
+
+func (h *configAWSHandler) provider() (*aws.Provider, error) {
+	p, ok := h.deps.Providers[aws.Name].(*aws.Provider)
+	if !ok {
+		return nil, fmt.Errorf("this engine was built without the aws provider")
+	}
+	return p, nil
+}
+
+func (h *configAWSHandler) exists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
+	_, found, err := aws.LoadConfig(ctx, req.Storage)
+	return found, err
+}
+
+func (h *configAWSHandler) read(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	cfg, found, err := aws.LoadConfig(ctx, req.Storage)
+	if err != nil || !found {
+		return nil, err
+	}
+	pending, err := aws.RotationPending(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	audience := cfg.WebIdentityAudience
+	if cfg.UsesWebIdentity() && audience == "" {
+		audience = aws.DefaultWebIdentityAudience
+	}
+	return &logical.Response{Data: map[string]any{
+		"access_key":            cfg.AccessKey,
+		"secret_key_set":        cfg.SecretKey != "",
+		"region":                cfg.Region,
+		"sts_endpoint":          cfg.STSEndpoint,
+		"iam_endpoint":          cfg.IAMEndpoint,
+		"cloudtrail_endpoint":   cfg.CloudTrailEndpoint,
+		"s3_endpoint":           cfg.S3Endpoint,
+		"max_retries":           cfg.MaxRetries,
+		"web_identity_role_arn": cfg.WebIdentityRoleARN,
+		"web_identity_audience": audience,
+		"rotation_pending":      pending,
+	}}, nil
+}
+
+func (h *configAWSHandler) write(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
+	p, err := h.provider()
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := p.UpdateConfig(ctx, req.Storage, func(cfg *aws.Config, _ bool) error {
+		oldKey := cfg.AccessKey
+		for _, name := range configAWSStringFields {
+			v, ok := data.GetOk(name)
+			if !ok {
+				continue
+			}
+			s := v.(string)
+			switch name {
+			case "access_key":
+				cfg.AccessKey = s
+			case "region":
+				cfg.Region = s
+				if s == "" {
+					cfg.Region = aws.DefaultRegion
+				}
+			case "sts_endpoint":
+				cfg.STSEndpoint = s
+			case "iam_endpoint":
+				cfg.IAMEndpoint = s
+			case "cloudtrail_endpoint":
+				cfg.CloudTrailEndpoint = s
+			case "s3_endpoint":
+				cfg.S3Endpoint = s
+			case "web_identity_role_arn":
+				cfg.WebIdentityRoleARN = s
+			case "web_identity_audience":
+				cfg.WebIdentityAudience = s
+			}
+		}
+		secret, secretSent := data.GetOk("secret_key")
+		if secretSent {
+			cfg.SecretKey = secret.(string)
+		}
+		if cfg.AccessKey != oldKey && !secretSent && cfg.AccessKey != "" {
+			return &providers.FieldError{Field: "secret_key", Reason: "is required when access_key changes"}
+		}
+		if cfg.AccessKey == "" && !secretSent {
+			cfg.SecretKey = "" // clearing the key clears its secret
+		}
+		if v, ok := data.GetOk("max_retries"); ok {
+			cfg.MaxRetries = v.(int)
+		}
+		return nil
+	})
+	if err != nil {
+		return errorResponse(err)
+	}
+	if len(warnings) == 0 {
+		return nil, nil
+	}
+	resp := &logical.Response{}
+	for _, w := range warnings {
+		resp.AddWarning(w)
+	}
+	return resp, nil
+}
+
+func (h *configAWSHandler) delete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	p, err := h.provider()
+	if err != nil {
+		return nil, err
+	}
+	return nil, p.RemoveConfig(ctx, req.Storage)
+}
+
+func (h *configAWSHandler) rotate(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	p, err := h.provider()
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.RotateRoot(ctx, req.Storage)
+	if err != nil {
+		return errorResponse(err)
+	}
+	resp := &logical.Response{Data: map[string]any{"access_key": res.AccessKey}}
+	for _, w := range res.Warnings {
+		resp.AddWarning(w)
+	}
+	return resp, nil
+}
