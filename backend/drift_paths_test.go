@@ -90,7 +90,7 @@ func TestObserveOutsideIntentRecordsFindingAndWarning(t *testing.T) {
 		t.Errorf("severity filter leaked %v", ids)
 	}
 	// The credential is untouched with drift_action=record.
-	if e.mustOK(e.read("credentials/"+id)).Data["status"] != "active" {
+	if e.mustOK(e.read("credentials/" + id)).Data["status"] != "active" {
 		t.Error("drift_action=record revoked the credential")
 	}
 }
