@@ -6,7 +6,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,7 +19,10 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/vault/api"
 
@@ -228,4 +234,150 @@ func TestAWSConfigNeverReturnsSecret(t *testing.T) {
 	if strings.Contains(string(raw), secret) {
 		t.Error("the root secret appears in the audit log")
 	}
+}
+
+func TestAWSGuardsHoldThroughVault(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-guards", nil)
+	s := mustIssueAWS(t, role, s3Intent(nil))
+	c, _ := awsClients(sim, s, "")
+	ctx := context.Background()
+	key := strings.Repeat("k", 32)
+	sum := md5.Sum([]byte(key))
+	alg, b64key, b64md5 := awssdk.String("AES256"), awssdk.String(base64.StdEncoding.EncodeToString([]byte(key))), awssdk.String(base64.StdEncoding.EncodeToString(sum[:]))
+	checks := map[string]error{
+		"put with SSE-C": func() error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String("a"), Key: awssdk.String("b/ssec.txt"), Body: strings.NewReader("x"),
+				SSECustomerAlgorithm: alg, SSECustomerKey: b64key, SSECustomerKeyMD5: b64md5})
+			return err
+		}(),
+		"copy with SSE-C": func() error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: awssdk.String("a"), Key: awssdk.String("b/copy.txt"), CopySource: awssdk.String("a/b/seed.txt"),
+				SSECustomerAlgorithm: alg, SSECustomerKey: b64key, SSECustomerKeyMD5: b64md5})
+			return err
+		}(),
+		"lifecycle change": func() error {
+			_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: awssdk.String("a"),
+				LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{{
+					ID: awssdk.String("expire"), Status: s3types.ExpirationStatusEnabled, Filter: &s3types.LifecycleRuleFilter{Prefix: awssdk.String("b/")},
+					Expiration: &s3types.LifecycleExpiration{Days: awssdk.Int32(1)}}}}})
+			return err
+		}(),
+		"lambda:CreateFunction": func() error {
+			cp := credentials.NewStaticCredentialsProvider(str(s.Data, "access_key"), str(s.Data, "secret_key"), str(s.Data, "session_token"))
+			lam := lambda.New(lambda.Options{Region: "us-east-1", Credentials: cp, BaseEndpoint: awssdk.String(sim.URL()), RetryMaxAttempts: 1})
+			_, err := lam.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: awssdk.String("f"), Role: awssdk.String(awsRole),
+				Runtime: lambdatypes.RuntimePython312, Handler: awssdk.String("x.h"), Code: &lambdatypes.FunctionCode{ZipFile: []byte("PK")}})
+			return err
+		}(),
+	}
+	for what, err := range checks {
+		if !isAccessDenied(err) {
+			t.Errorf("%s: got %v, want AccessDenied", what, err)
+		}
+	}
+	// A plain copy inside the prefix is in the intent.
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: awssdk.String("a"), Key: awssdk.String("b/copy.txt"), CopySource: awssdk.String("a/b/seed.txt")}); err != nil {
+		t.Errorf("copy inside a/b/: %v", err)
+	}
+}
+
+func TestAWSBadInputIs400AndCreatesNothing(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-bad", nil)
+	many := make([]string, 60)
+	for i := range many {
+		many[i] = fmt.Sprintf("s3://a/b/%02d-some-fairly-long-folder-name-for-the-policy/*", i)
+	}
+	before := sim.OperationCount("sts", "AssumeRole")
+	limited := writeAWSRole(t, "aws-bad", map[string]any{"max_ttl": "2h", "max_sts_ttl": 1800})
+	for name, tc := range map[string]struct {
+		data     map[string]any
+		fragment string
+	}{
+		"policy over 2048 chars": {s3Intent(map[string]any{"destinations": strings.Join(many, ",")}), "2048"},
+		"ttl above max_sts_ttl":  {s3Intent(map[string]any{"ttl": "50m"}), "max_sts_ttl"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := issue(env.workload.Client, limited, tc.data)
+			expectError(t, err, http.StatusBadRequest, tc.fragment)
+		})
+	}
+	if after := sim.OperationCount("sts", "AssumeRole"); after != before {
+		t.Errorf("refused requests called AssumeRole %d times", after-before)
+	}
+	tags := map[string]any{}
+	for i := 0; i < 51; i++ {
+		tags[fmt.Sprintf("k%02d", i)] = "v"
+	}
+	for name, tc := range map[string]struct {
+		settings map[string]any
+		field    string
+	}{
+		"51 tags":           {map[string]any{"session_tags": tags}, "session_tags"},
+		"aws: tag":          {map[string]any{"session_tags": map[string]any{"aws:owner": "x"}}, "session_tags"},
+		"user as role":      {map[string]any{"role_arn": "arn:aws:iam::123456789012:user/not-a-role"}, "role_arn"},
+		"11 policy ARNs":    {map[string]any{"policy_arns": strings.TrimSuffix(strings.Repeat("arn:aws:iam::aws:policy/ReadOnlyAccess,", 11), ",")}, "policy_arns"},
+		"max_sts_ttl < 900": {map[string]any{"max_sts_ttl": 899}, "max_sts_ttl"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.settings["provider"] = "aws"
+			_, err := env.root.Logical().Write("nhi/roles/"+role, tc.settings)
+			expectError(t, err, http.StatusBadRequest, tc.field)
+		})
+	}
+}
+
+func TestAWSIAMUserFailedKeyLeavesNothing(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-crash", map[string]any{"credential_type": "iam_user", "role_arn": nil, "max_sts_ttl": nil})
+	users := len(sim.Users())
+	fault := sim.InjectFault(awssim.FaultSpec{Service: "iam", Operation: "CreateAccessKey", Kind: awssim.FaultInternal})
+	defer sim.RemoveFault(fault)
+	if _, err := issue(env.workload.Client, role, s3Intent(nil)); err == nil {
+		t.Fatal("issuance succeeded although CreateAccessKey always fails")
+	}
+	if sim.FaultsFired(fault) == 0 {
+		t.Fatal("the injected fault never fired")
+	}
+	if got := len(sim.Users()); got != users {
+		t.Errorf("users %d -> %d: the failed issuance left a user behind", users, got)
+	}
+}
+
+func TestAWSManyRevocationsStayInsideInlinePolicyBudget(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-many", nil)
+	const n = 300
+	var leases []string
+	var clients []*s3.Client
+	for i := 0; i < n; i++ {
+		s := mustIssueAWS(t, role, s3Intent(map[string]any{"task": fmt.Sprintf("nightly-%03d", i)}))
+		leases = append(leases, s.LeaseID)
+		if i%50 == 0 {
+			c, _ := awsClients(sim, s, "")
+			clients = append(clients, c)
+		}
+	}
+	maxSize := 0
+	for i, lease := range leases {
+		if err := env.root.Sys().Revoke(lease); err != nil {
+			t.Fatalf("revoke %d: %v", i, err)
+		}
+		if size := sim.RoleInlinePolicySize("etl"); size > maxSize {
+			maxSize = size
+		}
+	}
+	eventually(t, 30*time.Second, "a revoked session still works", func() bool {
+		for _, c := range clients {
+			if !isAccessDenied(s3Get(c, "a", "b/seed.txt")) {
+				return false
+			}
+		}
+		return true
+	})
+	if maxSize > 10240 {
+		t.Errorf("role inline policies reached %d characters, over IAM's 10,240", maxSize)
+	}
+	t.Logf("%d revocations: largest role inline policy total %d characters", n, maxSize)
 }
