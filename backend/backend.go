@@ -4,6 +4,7 @@ package backend
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,10 @@ type Backend struct {
 
 	// periodicMu keeps one periodic run at a time; Vault may call again before a slow one ends.
 	periodicMu sync.Mutex
+
+	collectMu   sync.Mutex
+	lastCollect time.Time
+	httpClient  *http.Client
 }
 
 // Factory is what the plugin main serves.
@@ -62,7 +67,12 @@ func New(opts Options) *Backend {
 	if clock == nil {
 		clock = time.Now
 	}
-	b := &Backend{clock: clock, token: token.New(clock), providers: map[string]providers.Provider{}}
+	b := &Backend{
+		clock:      clock,
+		token:      token.New(clock),
+		providers:  map[string]providers.Provider{},
+		httpClient: &http.Client{Timeout: 30 * time.Second},
+	}
 	b.providers[token.Name] = b.token
 	b.providers[aws.Name] = aws.New(clock, aws.DefaultClients, aws.WithWebIdentitySignerOf(b.token))
 	for _, p := range opts.Providers {
@@ -90,6 +100,7 @@ func New(opts Options) *Backend {
 	}
 	deps.System = b.System
 	deps.Revoke = b.revokeRecord
+	deps.Collect = func(ctx context.Context, s logical.Storage) (any, error) { return b.Collect(ctx, s) }
 	deps.NewSecret = func(data, internal map[string]any) *logical.Response {
 		return b.Secret(SecretTypeCredential).Response(data, internal)
 	}

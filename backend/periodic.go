@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/vault/sdk/helper/consts"
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/paths"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
 )
@@ -36,6 +37,9 @@ func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
 			}
 		}
 	}
+	if err := b.collectIfDue(ctx, req.Storage); err != nil {
+		errs = append(errs, fmt.Errorf("collectors: %w", err))
+	}
 	cfg, err := store.GetDriftConfig(ctx, req.Storage)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
@@ -46,6 +50,9 @@ func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
 		errs = append(errs, err)
 	}
 	if _, err := store.SweepFindings(ctx, req.Storage, cutoff); err != nil {
+		errs = append(errs, err)
+	}
+	if err := store.SweepNonces(ctx, req.Storage, b.clock().Add(-2*paths.IngestMaxSkew)); err != nil {
 		errs = append(errs, err)
 	}
 	if removed > 0 {

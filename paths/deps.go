@@ -29,6 +29,8 @@ type Deps struct {
 	NewSecret func(data, internal map[string]any) *logical.Response
 	// Revoke makes a credential unusable through its provider and marks its record.
 	Revoke func(ctx context.Context, s logical.Storage, r *store.Record, reason string) error
+	// Collect runs the collectors now (drift/collect) and says what they did.
+	Collect func(ctx context.Context, s logical.Storage) (any, error)
 	// WALKindIssue names the WAL entries written before a provider creates anything.
 	WALKindIssue string
 
@@ -52,7 +54,7 @@ func All(d *Deps) []*framework.Path {
 	ps = append(ps, credentialPaths(d)...)
 	ps = append(ps, configTokenPath(d), configDriftPath(d))
 	ps = append(ps, jwksPaths(d)...)
-	ps = append(ps, introspectPath(d), authorizePath(d), observePath(d))
+	ps = append(ps, introspectPath(d), authorizePath(d), observePath(d), ingestPath(d))
 	ps = append(ps, driftPaths(d)...)
 	ps = append(ps, configAWSPaths(d)...)
 	return ps

@@ -2,6 +2,7 @@ package paths
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ Findings are kept for config/drift retention.
 func driftPaths(d *Deps) []*framework.Path {
 	h := &driftHandler{deps: d}
 	return []*framework.Path{
+		collectPath(d),
 		{
 			Pattern: "drift/?$",
 			Fields: map[string]*framework.FieldSchema{
@@ -108,4 +110,43 @@ func (h *driftHandler) list(ctx context.Context, req *logical.Request, data *fra
 		}
 	}
 	return logical.ListResponseWithInfo(ids, info), nil
+}
+
+const collectHelpSyn = `Run the drift collectors now.`
+
+const collectHelpDesc = `
+Reads the cloud logs (AWS CloudTrail) of active and recently ended credentials from
+their checkpoints and submits the evidence through this mount's signed ingest path,
+as the periodic collectors do every collector_interval. Answers how many credentials,
+events, findings and submissions the run had.
+`
+
+func collectPath(d *Deps) *framework.Path {
+	return &framework.Path{
+		Pattern: "drift/collect",
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.UpdateOperation: &framework.PathOperation{
+				Callback: func(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+					result, err := d.Collect(ctx, req.Storage)
+					if err != nil {
+						return nil, err
+					}
+					raw, err := json.Marshal(result)
+					if err != nil {
+						return nil, err
+					}
+					var data map[string]any
+					if err := json.Unmarshal(raw, &data); err != nil {
+						return nil, err
+					}
+					return &logical.Response{Data: data}, nil
+				},
+				Summary:                     "Run the collectors now.",
+				ForwardPerformanceStandby:   true,
+				ForwardPerformanceSecondary: true,
+			},
+		},
+		HelpSynopsis:    collectHelpSyn,
+		HelpDescription: collectHelpDesc,
+	}
 }

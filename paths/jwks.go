@@ -17,7 +17,8 @@ issuer. Both are unauthenticated so relying parties can verify tokens offline.
 `
 
 // UnauthenticatedPaths lists the paths relying parties read without a Vault token.
-var UnauthenticatedPaths = []string{"jwks", ".well-known/openid-configuration"}
+// ingest authenticates its caller by the mount's own signature instead of a token.
+var UnauthenticatedPaths = []string{"jwks", ".well-known/openid-configuration", "ingest"}
 
 func jwksPaths(d *Deps) []*framework.Path {
 	h := &jwksHandler{deps: d}

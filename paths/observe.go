@@ -71,15 +71,21 @@ func (h *observeHandler) observe(ctx context.Context, req *logical.Request, data
 	if err != nil {
 		return errorResponse(err)
 	}
-	events, err := drift.DecodeBatchAt(body, h.deps.now())
+	return h.deps.judgeBatch(ctx, req.Storage, body)
+}
+
+// judgeBatch decodes a batch of evidence, matches it to credentials, judges it and
+// answers with the verdicts: observe and the collectors' ingest share it.
+func (d *Deps) judgeBatch(ctx context.Context, s logical.Storage, body map[string]any) (*logical.Response, error) {
+	events, err := drift.DecodeBatchAt(body, d.now())
 	if err != nil {
 		return errorResponse(err)
 	}
-	uses, err := h.resolve(ctx, req.Storage, events)
+	uses, err := resolveUses(ctx, s, events)
 	if err != nil {
 		return errorResponse(err)
 	}
-	v, err := h.deps.judgeAndRecord(ctx, req.Storage, uses)
+	v, err := d.judgeAndRecord(ctx, s, uses)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +125,7 @@ func observeBody(raw map[string]any) (map[string]any, error) {
 
 // resolve matches every event to its credential record; one unknown credential refuses
 // the whole batch, so a caller never gets a partial verdict it might take for complete.
-func (h *observeHandler) resolve(ctx context.Context, s logical.Storage, events []drift.Event) ([]judgedUse, error) {
+func resolveUses(ctx context.Context, s logical.Storage, events []drift.Event) ([]judgedUse, error) {
 	cache := map[string]*store.Record{}
 	uses := make([]judgedUse, len(events))
 	for i, ev := range events {

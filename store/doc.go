@@ -11,4 +11,7 @@
 //	keyids/<provider key id>          credential id, to resolve cloud evidence
 //	findings/<yyyymmddhh>/<id>        FindingRecord, bucketed by the hour recorded
 //	baselines/<role>                  the role's volume baseline (drift)
+//	collect/<id>                      CollectTarget: a credential the collectors poll, with its checkpoint
+//	ingest-nonces/<nonce>             collector submissions already accepted (replay protection)
+//	keys/ingest                       the mount's key for signing its own collector submissions
 package store

@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestCloudTrailCollectorFindsDriftOnceThroughAudit uses an AWS credential outside its
+// intent, runs the collectors (the same run the periodic work does every interval), and
+// checks the finding is listed, went through the audit log as a signed ingest request,
+// and is not reported again by later runs or after a plugin restart.
+func TestCloudTrailCollectorFindsDriftOnceThroughAudit(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-collect", nil)
+	s := mustIssueAWS(t, role, s3Intent(nil))
+	id := str(s.Data, "credential_id")
+	c, _ := awsClients(sim, s, "")
+	if err := s3Get(c, "a", "b/seed.txt"); err != nil {
+		t.Fatalf("in-intent get: %v", err)
+	}
+	if err := s3Get(c, "a", "c/other.txt"); !isAccessDenied(err) {
+		t.Fatalf("out-of-intent get: %v", err)
+	}
+
+	collect := func() map[string]any {
+		t.Helper()
+		resp, err := env.root.Logical().Write("nhi/drift/collect", nil)
+		if err != nil {
+			t.Fatalf("drift/collect: %v", err)
+		}
+		return resp.Data
+	}
+	first := collect()
+	findings := func() []string {
+		list, err := env.root.Logical().ReadWithData("nhi/drift/", map[string][]string{"list": {"true"}, "credential_id": {id}})
+		if err != nil || list == nil {
+			return nil
+		}
+		return strs(list.Data["keys"])
+	}
+	got := findings()
+	if len(got) == 0 {
+		t.Fatalf("no finding after collection %v", first)
+	}
+	var destination bool
+	for _, fid := range got {
+		f, err := env.root.Logical().Read("nhi/drift/" + fid)
+		if err != nil || f == nil {
+			t.Fatal(err)
+		}
+		if f.Data["rule"] == "destination-outside-intent" && f.Data["source"] == "cloudtrail" && strings.Contains(str(f.Data, "resource"), "a/c/other.txt") {
+			destination = true
+		}
+	}
+	if !destination {
+		t.Errorf("no destination-outside-intent finding from cloudtrail among %v", got)
+	}
+
+	entries, _ := readAudit(t)
+	var audited bool
+	for _, e := range entries {
+		if e.Type == "response" && e.Request.Path == "nhi/ingest" {
+			for _, w := range e.Response.Warnings {
+				audited = audited || (strings.Contains(w, id) && strings.Contains(w, "destination-outside-intent"))
+			}
+		}
+	}
+	if !audited {
+		t.Error("the collector's finding is not in the audit log as an ingest response")
+	}
+
+	collect()
+	if again := findings(); len(again) != len(got) {
+		t.Errorf("a second run re-reported: %d -> %d findings", len(got), len(again))
+	}
+	if _, err := env.srv.CLI(context.Background(), "root", "plugin", "reload", "-plugin=vault-plugin-secrets-nhi"); err != nil {
+		t.Fatalf("plugin reload: %v", err)
+	}
+	eventually(t, 30e9, "plugin did not come back after reload", func() bool {
+		_, err := env.root.Logical().Read("nhi/config/drift")
+		return err == nil
+	})
+	collect()
+	if again := findings(); len(again) != len(got) {
+		t.Errorf("after a restart the collector re-reported: %d -> %d findings", len(got), len(again))
+	}
+	// New activity after the restart is still read: nothing is lost either.
+	if err := s3Get(c, "c", "x.txt"); !isAccessDenied(err) {
+		t.Fatalf("bucket c: %v", err)
+	}
+	collect()
+	if after := findings(); len(after) <= len(got) {
+		t.Errorf("activity after the restart produced no finding (%d findings)", len(after))
+	}
+}
