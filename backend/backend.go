@@ -51,9 +51,10 @@ type Backend struct {
 	// periodicMu keeps one periodic run at a time; Vault may call again before a slow one ends.
 	periodicMu sync.Mutex
 
-	collectMu   sync.Mutex
-	lastCollect time.Time
-	httpClient  *http.Client
+	collectMu    sync.Mutex // guards lastCollect
+	lastCollect  time.Time
+	collectRunMu sync.Mutex
+	httpClient   *http.Client
 }
 
 // Factory is what the plugin main serves.

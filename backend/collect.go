@@ -58,6 +58,10 @@ func (b *Backend) collectIfDue(ctx context.Context, s logical.Storage) error {
 // checkpoint advances only after its evidence was accepted: a crash or restart
 // neither loses nor re-reports events.
 func (b *Backend) Collect(ctx context.Context, s logical.Storage) (CollectResult, error) {
+	// One run at a time on this node: two runs reading the same checkpoint would submit
+	// the same events twice.
+	b.collectRunMu.Lock()
+	defer b.collectRunMu.Unlock()
 	var result CollectResult
 	awsProvider, ok := b.providers[aws.Name].(*aws.Provider)
 	if !ok {

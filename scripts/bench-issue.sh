@@ -2,6 +2,8 @@
 # Credential issuance through a real Vault dev server, measured in the same run as a
 # kv-v2 read on the same server: 8 concurrent clients, 10 s per phase, then the ratio.
 # Issued leases (ttl 1m) are revoked with `vault lease revoke -prefix` at the end.
+# Then TestAWSIssueThroughput: AWS assumed_role issuance and revocation, nhi vs Vault's
+# builtin aws engine, both against tests/awssim in the same run (see below).
 #
 # Environment: NHI_VAULT_BIN or VAULT_BIN (vault binary; otherwise scripts/get-vault.sh
 # builds the pinned release once), NHI_BENCH_DURATION (per phase, default 10s),
@@ -13,3 +15,9 @@ NHI_VAULT_BIN="${NHI_VAULT_BIN:-$("$root/scripts/get-vault.sh")}"
 export NHI_VAULT_BIN
 echo "bench-issue: vault $NHI_VAULT_BIN, $(nproc) CPUs" >&2
 NHI_BENCH=1 go test -count=1 -timeout 20m -run '^TestIssueThroughput$' -v ./tests/bench/
+# A fresh dev server against the offline AWS simulator, side by side with Vault's builtin AWS
+# engine (credential_type=assumed_role) on the same simulator: issuance (8 clients, 10 s
+# per engine), then revocation of every lease each engine issued via sys/leases/revoke
+# (bounded by the same duration), with the ratio nhi/builtin and the simulator's per-call
+# counts. The builtin engine's STS revoke is a no-op; nhi's writes a deny policy.
+NHI_BENCH=1 go test -count=1 -timeout 20m -run '^TestAWSIssueThroughput$' -v ./tests/bench/

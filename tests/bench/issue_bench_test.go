@@ -52,7 +52,8 @@ func (r phaseResult) String() string {
 }
 
 // runPhase runs op from `clients` goroutines, each with its own API client (and so its
-// own connections), for duration or until count operations in total have been done.
+// own connections), for duration or until count operations in total have been started,
+// whichever comes first.
 func runPhase(name string, clients []*api.Client, duration time.Duration, count int64, op func(c *api.Client) error) phaseResult {
 	var ops, errs, started atomic.Int64
 	var firstErr atomic.Value
@@ -65,11 +66,12 @@ func runPhase(name string, clients []*api.Client, duration time.Duration, count 
 		go func(i int, c *api.Client) {
 			defer wg.Done()
 			for {
-				if count > 0 {
-					if started.Add(1) > count {
-						return
-					}
-				} else if !time.Now().Before(deadline) {
+				// count bounds the phase when set; the deadline always does (with a
+				// count it is the safety stop).
+				if count > 0 && started.Add(1) > count {
+					return
+				}
+				if !time.Now().Before(deadline) {
 					return
 				}
 				t0 := time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCloudTrailCollectorFindsDriftOnceThroughAudit uses an AWS credential outside its
@@ -93,4 +94,28 @@ func TestCloudTrailCollectorFindsDriftOnceThroughAudit(t *testing.T) {
 	if after := findings(); len(after) <= len(got) {
 		t.Errorf("activity after the restart produced no finding (%d findings)", len(after))
 	}
+}
+
+// TestPeriodicCollectorReportsWithinTwoIntervals relies on Vault's own periodic tick
+// (about a minute) instead of drift/collect.
+func TestPeriodicCollectorReportsWithinTwoIntervals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for Vault's periodic tick")
+	}
+	t.Parallel()
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-periodic", nil)
+	s := mustIssueAWS(t, role, s3Intent(nil))
+	id := str(s.Data, "credential_id")
+	c, _ := awsClients(sim, s, "")
+	if err := s3Put(c, "c", "stolen.txt"); !isAccessDenied(err) {
+		t.Fatalf("out-of-intent put: %v", err)
+	}
+	interval := 60 * time.Second
+	start := time.Now()
+	eventually(t, 2*interval+15*time.Second, "no finding within two collector intervals", func() bool {
+		list, err := env.root.Logical().ReadWithData("nhi/drift/", map[string][]string{"list": {"true"}, "credential_id": {id}})
+		return err == nil && list != nil && len(strs(list.Data["keys"])) > 0
+	})
+	t.Logf("periodic collector reported after %s", time.Since(start).Round(time.Second))
 }
