@@ -143,9 +143,24 @@ func TestObserveBadInputIsRefusedAndStoresNothing(t *testing.T) {
 	for i := range many {
 		many[i] = useEvent(id, nil)
 	}
-	huge := make([]any, 900)
+	// A 10 MB batch: every field within its own limit, the whole far above the batch cap.
+	huge := make([]any, 1000)
+	size := 0
 	for i := range huge {
-		huge[i] = useEvent(id, map[string]any{"resource": "https://finance.internal/" + strings.Repeat("x", 1900)})
+		ev := useEvent(id, map[string]any{
+			"resource":      "https://finance.internal/" + strings.Repeat("x", 2000),
+			"event_id":      strings.Repeat("e", 2040),
+			"session_name":  strings.Repeat("s", 2040),
+			"access_key_id": strings.Repeat("A", 2040),
+			"action":        "s3:" + strings.Repeat("G", 2030),
+		})
+		for _, v := range ev {
+			size += len(v.(string))
+		}
+		huge[i] = ev
+	}
+	if size < 10_000_000 {
+		t.Fatalf("the oversized batch is only %d bytes", size)
 	}
 	cases := map[string]struct {
 		body  map[string]any
@@ -155,7 +170,7 @@ func TestObserveBadInputIsRefusedAndStoresNothing(t *testing.T) {
 		"unknown key id":     {map[string]any{"access_key_id": "ASIAUNKNOWN", "action": "read", "resource": "s3://a/b"}, "events[0].access_key_id"},
 		"malformed time":     {useEvent(id, map[string]any{"time": "yesterday"}), "time"},
 		"1001 events":        {map[string]any{"events": many}, "events"},
-		"oversized batch":    {map[string]any{"events": huge}, "events"},
+		"10 MB batch":        {map[string]any{"events": huge}, "events"},
 		"unknown field":      {useEvent(id, map[string]any{"secret": "x"}), "secret"},
 		"bad source ip":      {useEvent(id, map[string]any{"source_ip": "999.0.0.1"}), "source_ip"},
 		"events not JSON":    {map[string]any{"events": "[{"}, "events"},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,67 @@ func TestPeriodicCollectorReportsWithinTwoIntervals(t *testing.T) {
 		return err == nil && list != nil && len(strs(list.Data["keys"])) > 0
 	})
 	t.Logf("periodic collector reported after %s", time.Since(start).Round(time.Second))
+}
+
+// TestCollectorRevokesOnSeriousDrift: with drift_action=revoke, the collector's high
+// finding kills the AWS session at once, and later use of it is a critical finding.
+func TestCollectorRevokesOnSeriousDrift(t *testing.T) {
+	sim := awsSetup(t)
+	role := writeAWSRole(t, "aws-driftrevoke", map[string]any{"drift_action": "revoke"})
+	s := mustIssueAWS(t, role, s3Intent(nil))
+	id := str(s.Data, "credential_id")
+	c, _ := awsClients(sim, s, "")
+	if err := s3Get(c, "a", "b/seed.txt"); err != nil {
+		t.Fatalf("in-intent get: %v", err)
+	}
+	if err := s3Get(c, "c", "x.txt"); !isAccessDenied(err) {
+		t.Fatalf("out-of-intent get: %v", err)
+	}
+	if _, err := env.root.Logical().Write("nhi/drift/collect", nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec := readRecord(t, id); str(rec, "status") != "revoked" || !strings.Contains(str(rec, "revoke_reason"), "drift") {
+		t.Fatalf("record after drift = %v / %v", rec["status"], rec["revoke_reason"])
+	}
+	eventually(t, 10*time.Second, "session still works after drift revocation", func() bool {
+		return isAccessDenied(s3Get(c, "a", "b/seed.txt"))
+	})
+	// CloudTrail times have whole seconds: a use in the second of the revocation cannot
+	// be told from one just before it, so the evidence of later use comes a second on.
+	time.Sleep(1100 * time.Millisecond)
+	if err := s3Get(c, "a", "b/seed.txt"); !isAccessDenied(err) {
+		t.Fatalf("revoked session: %v", err)
+	}
+	if _, err := env.root.Logical().Write("nhi/drift/collect", nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := env.root.Logical().ReadWithData("nhi/drift/", map[string][]string{"list": {"true"}, "credential_id": {id}, "severity": {"critical"}})
+	if err != nil || list == nil || len(strs(list.Data["keys"])) == 0 {
+		t.Errorf("no critical finding for use after revocation (%v)", err)
+	}
+}
+
+// TestObserveThousandInIntentEventsHasNoFinding is the false-positive check through the
+// real server: a workload's normal day of 1,000 uses, inside its intent, window and network.
+func TestObserveThousandInIntentEventsHasNoFinding(t *testing.T) {
+	role := writeRole(t, "quiet", map[string]any{"max_ttl": "2h"})
+	s := mustIssue(t, env.workload.Client, role, intent(map[string]any{"ttl": "2h"}))
+	id := str(s.Data, "credential_id")
+	now := time.Now().UTC()
+	events := make([]map[string]any, 1000)
+	for i := range events {
+		events[i] = map[string]any{
+			"credential_id": id, "action": "write", "source_ip": "127.0.0.1", "source": "gateway",
+			"resource": "https://reports.internal/exports/2026/part-" + strconv.Itoa(i) + ".csv",
+			// Spread evenly back over the last 25 minutes: about 40 per minute.
+			"time": now.Add(-time.Duration(1000-i) * 1500 * time.Millisecond).Format(time.RFC3339),
+		}
+	}
+	resp, err := env.root.Logical().Write("nhi/observe", map[string]any{"events": events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Data["drift"] != false || len(resp.Warnings) != 0 {
+		t.Errorf("1,000 in-intent events gave drift=%v findings=%v", resp.Data["drift"], resp.Data["findings"])
+	}
 }
