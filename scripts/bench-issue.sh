@@ -21,3 +21,7 @@ NHI_BENCH=1 go test -count=1 -timeout 20m -run '^TestIssueThroughput$' -v ./test
 # (bounded by the same duration), with the ratio nhi/builtin and the simulator's per-call
 # counts. The builtin engine's STS revoke is a no-op; nhi's writes a deny policy.
 NHI_BENCH=1 go test -count=1 -timeout 20m -run '^TestAWSIssueThroughput$' -v ./tests/bench/
+# Drift: observe batches of 1,000 events through the real server (8 clients, one role
+# each), then one collector run over 1,000 active AWS credentials (each used once)
+# against the simulator's CloudTrail, and a second run with nothing new.
+NHI_BENCH=1 go test -count=1 -timeout 20m -run '^TestDriftThroughput$' -v ./tests/bench/
