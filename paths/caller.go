@@ -10,9 +10,10 @@ import (
 )
 
 // callerOf builds the caller's verified identity from Vault's identity store: the
-// entity behind the request token, its aliases, metadata and groups, and the remote
-// address Vault saw. Nothing here comes from request fields the caller controls.
-func (d *Deps) callerOf(req *logical.Request) (intent.Caller, string, error) {
+// entity behind the request token, its aliases, metadata and (when a role binds groups)
+// groups, and the remote address Vault saw. Nothing here comes from request fields the
+// caller controls.
+func (d *Deps) callerOf(req *logical.Request, withGroups bool) (intent.Caller, string, error) {
 	var caller intent.Caller
 	if req.Connection != nil {
 		if addr, err := netip.ParseAddr(req.Connection.RemoteAddr); err == nil {
@@ -34,6 +35,9 @@ func (d *Deps) callerOf(req *logical.Request) (intent.Caller, string, error) {
 	caller.Metadata = entity.Metadata
 	for _, a := range entity.Aliases {
 		caller.Aliases = append(caller.Aliases, intent.Alias{MountAccessor: a.MountAccessor, Name: a.Name})
+	}
+	if !withGroups {
+		return caller, entity.Name, nil
 	}
 	groups, err := sys.GroupsForEntity(req.EntityID)
 	if err != nil {

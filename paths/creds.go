@@ -98,7 +98,7 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 	if err != nil {
 		return nil, fmt.Errorf("stored role %q no longer compiles: %w", role.Name, err)
 	}
-	caller, entityName, err := h.deps.callerOf(req)
+	caller, entityName, err := h.deps.callerOf(req, len(role.BoundGroupNames) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,8 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 	defer lock.Unlock()
 
 	now := h.deps.now()
-	decision, err := intent.Evaluate(policy, intentReq, caller, now, h.deps.System().MaxLeaseTTL())
+	maxLeaseTTL := h.deps.System().MaxLeaseTTL()
+	decision, err := intent.Evaluate(policy, intentReq, caller, now, maxLeaseTTL)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -123,7 +124,7 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 		return nil, err
 	}
 	record.ID = id
-	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey)
+	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -133,12 +134,17 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 // issueWithWAL follows the WAL pattern: the WAL entry exists before the provider creates
 // anything, and is removed only once the record that lets the lease revoke it is stored.
 // If anything fails in between, the entry stays and rollback revokes what was created.
-func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string) (*providers.Issued, error) {
-	walID, err := framework.PutWAL(ctx, req.Storage, h.deps.WALKindIssue, &WALIssue{
-		CredentialID: record.ID, Role: role.Name, Provider: role.Provider, CreatedAt: record.IssuedAt,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writing WAL entry: %w", err)
+func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string, maxLeaseTTL time.Duration) (*providers.Issued, error) {
+	_, stateless := provider.(providers.Stateless)
+	var walID string
+	if !stateless {
+		var err error
+		walID, err = framework.PutWAL(ctx, req.Storage, h.deps.WALKindIssue, &WALIssue{
+			CredentialID: record.ID, Role: role.Name, Provider: role.Provider, CreatedAt: record.IssuedAt,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("writing WAL entry: %w", err)
+		}
 	}
 	issued, err := provider.Issue(ctx, req.Storage, providers.IssueRequest{
 		CredentialID:  record.ID,
@@ -154,7 +160,7 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 		SourceAddr:    record.SourceAddr,
 		PublicKeyJWK:  []byte(publicKey),
 		MountPoint:    req.MountPoint,
-		MaxLeaseTTL:   h.deps.System().MaxLeaseTTL(),
+		MaxLeaseTTL:   maxLeaseTTL,
 	})
 	if err != nil {
 		return nil, err
@@ -162,6 +168,12 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 	record.Ref = issued.Ref
 	if err := store.PutRecord(ctx, req.Storage, record); err != nil {
 		return nil, err
+	}
+	if err := store.RegisterCollectTarget(ctx, req.Storage, record); err != nil {
+		return nil, err
+	}
+	if stateless {
+		return issued, nil
 	}
 	if err := framework.DeleteWAL(ctx, req.Storage, walID); err != nil {
 		// The caller gets an error and no lease; rollback will revoke the credential.

@@ -34,6 +34,13 @@ type Periodic interface {
 	Periodic(ctx context.Context, s logical.Storage) error
 }
 
+// Stateless is implemented by providers whose Issue creates nothing outside the engine's
+// own storage (a signed token): there is nothing a crash could strand, so the engine
+// skips the WAL entry it otherwise writes before Issue.
+type Stateless interface {
+	Stateless()
+}
+
 // RoleInfo is the provider-relevant view of a role.
 type RoleInfo struct {
 	Name           string

@@ -32,26 +32,18 @@ type CollectTarget struct {
 	IssuedAt time.Time `json:"issued_at"`
 }
 
-// ensureCollectTarget registers a credential with a provider key for collection, once.
-func ensureCollectTarget(ctx context.Context, s logical.Storage, r *Record) error {
+// RegisterCollectTarget registers a newly issued credential with a provider key for
+// collection; credentials without one (tokens) are not polled.
+func RegisterCollectTarget(ctx context.Context, s logical.Storage, r *Record) error {
 	keyID := r.Ref["access_key_id"]
 	if keyID == "" {
 		return nil
 	}
-	key := collectPrefix + r.ID
 	until := r.ExpiresAt
 	if sts, err := time.Parse(time.RFC3339, r.Ref["sts_expiration"]); err == nil && sts.After(until) {
 		until = sts
 	}
-	var existing CollectTarget
-	found, err := getJSON(ctx, s, key, &existing)
-	if err != nil {
-		return err
-	}
-	if found {
-		return nil
-	}
-	return putJSON(ctx, s, key, CollectTarget{
+	return putJSON(ctx, s, collectPrefix+r.ID, CollectTarget{
 		CredentialID: r.ID, Provider: r.Provider, KeyID: keyID,
 		IssuedAt: r.IssuedAt, Until: until.Add(collectGrace),
 	})

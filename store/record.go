@@ -134,9 +134,6 @@ func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	if err := putKeyIndex(ctx, s, r); err != nil {
 		return err
 	}
-	if err := ensureCollectTarget(ctx, s, r); err != nil {
-		return err
-	}
 	return putJSON(ctx, s, recordPrefix+r.ID, r)
 }
 

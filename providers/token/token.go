@@ -50,6 +50,9 @@ func New(clock func() time.Time) *Provider {
 	return &Provider{clock: clock, rand: rand.Reader, keys: make(map[string]*parsedKey)}
 }
 
+// Stateless marks the token provider as creating nothing outside Vault storage.
+func (p *Provider) Stateless() {}
+
 // Name returns "token".
 func (p *Provider) Name() string { return Name }
 
