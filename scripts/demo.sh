@@ -59,6 +59,10 @@ vault write -format=json nhi/authorize token="$jwt" action=write resource=https:
 vault write -format=json nhi/authorize token="$jwt" action=write resource=https://reports.internal/payroll/2026.csv source_ip=127.0.0.1 |
   grep -E '"allowed"|reports.internal/payroll' | sed 's/^/    outside:    /'
 
+step "Security engineer: the refused use is a drift finding (vault list nhi/drift)"
+finding=$(vault list -format=json nhi/drift | grep -o '"f-[^"]*"' | head -1 | tr -d '"')
+vault read -format=json "nhi/drift/$finding" | grep -E '"rule"|"severity"|"credential_id"|"enforcement"' | sed 's/^/    /'
+
 step "Workload: a request outside the role is refused with the check that failed"
 show 'vault write nhi/creds/reports-writer task=nightly-export destinations="https://reports.internal/*" actions=write'
 VAULT_TOKEN=$workload_token vault write nhi/creds/reports-writer task=nightly-export \
