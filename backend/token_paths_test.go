@@ -176,3 +176,30 @@ func TestAuthorizeJudgesUseAgainstIntent(t *testing.T) {
 		}
 	}
 }
+
+// Cloud credentials are asked about in the cloud's own names: s3:GetObject on an ARN is
+// judged against an intent of read on s3://.
+func TestAuthorizeUnderstandsNativeActionsAndARNs(t *testing.T) {
+	e := newEnv(t)
+	e.mustOK(e.write("roles/s3", reportsRole(map[string]any{
+		"provider": "fake",
+		"grants":   `[{"destination": "s3://a/b/*", "actions": ["read", "list"], "max_sensitivity": "internal"}]`,
+	})))
+	id := e.mustOK(e.write("creds/s3", issueData(map[string]any{"destinations": "s3://a/b/*", "actions": "read"}))).Data["credential_id"].(string)
+	cases := []struct {
+		action, resource string
+		allowed          bool
+	}{
+		{"s3:GetObject", "arn:aws:s3:::a/b/2026/x.csv", true},
+		{"read", "s3://a/b/2026/x.csv", true},
+		{"s3:GetObject", "arn:aws:s3:::a/c/x.csv", false},
+		{"s3:PutObject", "arn:aws:s3:::a/b/x.csv", false},
+		{"s3:DeleteObject", "arn:aws:s3:::a/b/x.csv", false},
+	}
+	for _, tc := range cases {
+		got := e.mustOK(e.write("authorize", map[string]any{"credential_id": id, "action": tc.action, "resource": tc.resource}))
+		if got.Data["allowed"] != tc.allowed {
+			t.Errorf("%s on %s: allowed=%v reasons=%v, want %v", tc.action, tc.resource, got.Data["allowed"], got.Data["reasons"], tc.allowed)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (h *authorizeHandler) authorize(ctx context.Context, req *logical.Request, 
 		return nil, fmt.Errorf("credential %s: %w", record.ID, err)
 	}
 	now := h.deps.now()
-	allowed, useReasons := intent.CheckUse(in, action, resource, source, now)
+	allowed, useReasons := intent.CheckUseIn(drift.Vocabulary{}, in, action, resource, source, now)
 	reasons = append(reasons, useReasons...)
 	if !allowed {
 		return h.denyAndRecord(ctx, req.Storage, record, reasons, drift.Event{

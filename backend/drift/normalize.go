@@ -6,6 +6,22 @@ import (
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
 )
 
+// Vocabulary is intent.Vocabulary in the cloud names this package knows (S3 ARNs, AWS
+// and Azure actions), for the authorize endpoint.
+type Vocabulary struct{}
+
+var _ intent.Vocabulary = Vocabulary{}
+
+// ActionAllowed reports whether observed is one of granted, directly or through its verb.
+func (Vocabulary) ActionAllowed(granted []intent.Action, observed string) bool {
+	return ActionAllowed(granted, observed)
+}
+
+// ResourceMatches reports whether resource, in URI or ARN form, is inside dest.
+func (Vocabulary) ResourceMatches(dest intent.Pattern, resource string) bool {
+	return ResourceMatches(dest, resource)
+}
+
 // ResourceMatches reports whether a used resource lies inside the destination dest.
 //
 // Beyond dest.Matches it bridges the two spellings of S3: CloudTrail reports ARNs
