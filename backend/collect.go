@@ -81,6 +81,10 @@ func (b *Backend) Collect(ctx context.Context, s logical.Storage) (CollectResult
 	if len(targets) > cfg.CollectorMaxCredentials {
 		targets = targets[:cfg.CollectorMaxCredentials]
 	}
+	var errs []error
+	if err := b.refreshPosture(ctx, s, awsProvider, targets); err != nil {
+		errs = append(errs, err)
+	}
 	var batch []map[string]any
 	var advanced []store.CollectTarget
 	flush := func() error {
@@ -101,7 +105,6 @@ func (b *Backend) Collect(ctx context.Context, s logical.Storage) (CollectResult
 		batch, advanced = nil, nil
 		return nil
 	}
-	var errs []error
 	for _, t := range targets {
 		if t.Provider != aws.Name {
 			continue
@@ -140,6 +143,28 @@ func (b *Backend) Collect(ctx context.Context, s logical.Storage) (CollectResult
 		return result, err
 	}
 	return result, errors.Join(errs...)
+}
+
+// refreshPosture re-reads the policies of every cloud role the targets assumed, once per
+// run, so that judging their evidence can tell whether the role changed since issuance.
+func (b *Backend) refreshPosture(ctx context.Context, s logical.Storage, p *aws.Provider, targets []store.CollectTarget) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, t := range targets {
+		if t.PostureRef == "" || seen[t.PostureRef] {
+			continue
+		}
+		seen[t.PostureRef] = true
+		hash, err := p.RolePolicyHash(ctx, s, t.PostureRef)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("posture of %s: %w", t.PostureRef, err))
+			continue
+		}
+		if err := store.PutPostureHash(ctx, s, t.PostureRef, hash); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // submit signs events with the mount's ingest key and posts them to the mount's own

@@ -61,6 +61,19 @@ func (d *Deps) judgeRole(ctx context.Context, s logical.Storage, role string, us
 	if err != nil {
 		return err
 	}
+	postureCache := map[string]string{}
+	postureNow := func(r *store.Record) (string, error) {
+		ref := r.Ref["role_arn"]
+		if ref == "" {
+			return "", nil
+		}
+		if hash, ok := postureCache[ref]; ok {
+			return hash, nil
+		}
+		hash, err := store.PostureHash(ctx, s, ref)
+		postureCache[ref] = hash
+		return hash, err
+	}
 	type key struct{ credential, rule string }
 	merged := map[key]*store.FindingRecord{}
 	var order []key
@@ -68,6 +81,9 @@ func (d *Deps) judgeRole(ctx context.Context, s logical.Storage, role string, us
 	for _, u := range uses {
 		subject, err := driftSubject(u.record, current)
 		if err != nil {
+			return err
+		}
+		if subject.CloudPolicyHashNow, err = postureNow(u.record); err != nil {
 			return err
 		}
 		baseline.Observe(u.record.ID, u.event.Time)
@@ -195,6 +211,9 @@ func driftSubject(r *store.Record, current *store.Role) (drift.Subject, error) {
 		RevokedAt:           r.RevokedAt,
 		RoleRevisionAtIssue: r.RoleRevision,
 		RoleDeleted:         current == nil,
+		// The cloud role's policy digest when issued (aws); compared with the
+		// collectors' latest reading.
+		CloudPolicyHashAtIssue: r.Ref["role_policy_hash"],
 	}
 	if current != nil {
 		subject.RoleRevisionNow = current.Revision

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -30,6 +32,9 @@ type CollectTarget struct {
 	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
 	// IssuedAt is where reading starts when there is no checkpoint yet.
 	IssuedAt time.Time `json:"issued_at"`
+	// PostureRef names the cloud object whose policies the credential's posture is
+	// judged on (an assumed role's ARN); empty when there is none.
+	PostureRef string `json:"posture_ref,omitempty"`
 }
 
 // RegisterCollectTarget registers a newly issued credential with a provider key for
@@ -45,7 +50,7 @@ func RegisterCollectTarget(ctx context.Context, s logical.Storage, r *Record) er
 	}
 	return putJSON(ctx, s, collectPrefix+r.ID, CollectTarget{
 		CredentialID: r.ID, Provider: r.Provider, KeyID: keyID,
-		IssuedAt: r.IssuedAt, Until: until.Add(collectGrace),
+		IssuedAt: r.IssuedAt, Until: until.Add(collectGrace), PostureRef: r.Ref["role_arn"],
 	})
 }
 
@@ -139,4 +144,29 @@ func SweepNonces(ctx context.Context, s logical.Storage, cutoff time.Time) error
 		}
 	}
 	return nil
+}
+
+const posturePrefix = "posture/"
+
+func postureKey(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return posturePrefix + hex.EncodeToString(sum[:16])
+}
+
+// PutPostureHash records the current policy hash of a cloud object (by its reference),
+// as the collectors last read it.
+func PutPostureHash(ctx context.Context, s logical.Storage, ref, hash string) error {
+	return s.Put(ctx, &logical.StorageEntry{Key: postureKey(ref), Value: []byte(hash)})
+}
+
+// PostureHash is the last recorded policy hash of a cloud object; "" when unknown.
+func PostureHash(ctx context.Context, s logical.Storage, ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	entry, err := s.Get(ctx, postureKey(ref))
+	if err != nil || entry == nil {
+		return "", err
+	}
+	return string(entry.Value), nil
 }

@@ -14,4 +14,5 @@
 //	collect/<id>                      CollectTarget: a credential the collectors poll, with its checkpoint
 //	ingest-nonces/<nonce>             collector submissions already accepted (replay protection)
 //	keys/ingest                       the mount's key for signing its own collector submissions
+//	posture/<hash of cloud ref>       current policy hash of a cloud role, as the collectors read it
 package store

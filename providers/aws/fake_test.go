@@ -314,6 +314,17 @@ func (c *fakeIAM) ListRolePolicies(ctx context.Context, in *iam.ListRolePolicies
 	return &iam.ListRolePoliciesOutput{PolicyNames: sortedKeys(r.inline)}, nil
 }
 
+func (c *fakeIAM) ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+	defer c.f.mu.Unlock()
+	if _, err := c.begin(ctx, "ListAttachedRolePolicies"); err != nil {
+		return nil, err
+	}
+	if _, ok := c.f.roles[awssdk.ToString(in.RoleName)]; !ok {
+		return nil, noSuch("role")
+	}
+	return &iam.ListAttachedRolePoliciesOutput{}, nil
+}
+
 func (c *fakeIAM) DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, _ ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error) {
 	defer c.f.mu.Unlock()
 	if _, err := c.begin(ctx, "DeleteRolePolicy"); err != nil {

@@ -54,6 +54,8 @@ type Provider struct {
 	roleLocksMu sync.Mutex
 	roleLocks   map[string]*sync.Mutex
 	rotateMu    sync.Mutex
+
+	posture postureCache
 }
 
 var (

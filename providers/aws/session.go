@@ -126,6 +126,7 @@ func (p *Provider) issueSession(ctx context.Context, cl *Clients, req providers.
 			refRoleARN:        rs.roleARN,
 			refAssumedRoleID:  awssdk.ToString(out.AssumedRoleUser.AssumedRoleId),
 			refSTSExpiration:  stsExp.Format(time.RFC3339),
+			RefRolePolicyHash: p.issuancePostureHash(ctx, cl.IAM, rs.roleARN, req.Now),
 		},
 		ExpiresAt: stsExp,
 		Renewable: false,

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // TestCloudTrailCollectorFindsDriftOnceThroughAudit uses an AWS credential outside its
@@ -181,5 +185,49 @@ func TestObserveThousandInIntentEventsHasNoFinding(t *testing.T) {
 	}
 	if resp.Data["drift"] != false || len(resp.Warnings) != 0 {
 		t.Errorf("1,000 in-intent events gave drift=%v findings=%v", resp.Data["drift"], resp.Data["findings"])
+	}
+}
+
+// TestCollectorReportsPostureDrift: the cloud role gains a policy after issuance; the
+// next use of the credential, read by the collector, is a posture-drift finding.
+func TestCollectorReportsPostureDrift(t *testing.T) {
+	sim := awsSetup(t)
+	arn, err := sim.CreateRole("etl-posture", simTrust, map[string]string{"all": simAllowAll}, 43200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := writeAWSRole(t, "aws-posture", map[string]any{"role_arn": arn})
+	s := mustIssueAWS(t, role, s3Intent(nil))
+	id := str(s.Data, "credential_id")
+	c, _ := awsClients(sim, s, "")
+	if _, err := env.root.Logical().Write("nhi/drift/collect", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	rootKey, rootSecret := sim.RootCredentials()
+	admin := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: awssdk.String(sim.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, "")})
+	if _, err := admin.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{
+		RoleName: awssdk.String("etl-posture"), PolicyName: awssdk.String("added-later"),
+		PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3Get(c, "a", "b/seed.txt"); err != nil {
+		t.Fatalf("in-intent get: %v", err)
+	}
+	if _, err := env.root.Logical().Write("nhi/drift/collect", nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := env.root.Logical().ReadWithData("nhi/drift/", map[string][]string{"list": {"true"}, "credential_id": {id}})
+	if err != nil || list == nil {
+		t.Fatalf("no findings (%v)", err)
+	}
+	var posture bool
+	for _, info := range list.Data["key_info"].(map[string]any) {
+		posture = posture || info.(map[string]any)["rule"] == "posture-drift"
+	}
+	if !posture {
+		t.Errorf("no posture-drift finding: %v", list.Data["key_info"])
 	}
 }
