@@ -134,17 +134,12 @@ func ListFindings(ctx context.Context, s logical.Storage, since time.Time, keep 
 
 // SweepFindings deletes whole hours of findings recorded before cutoff.
 func SweepFindings(ctx context.Context, s logical.Storage, cutoff time.Time) (int, error) {
-	buckets, err := s.List(ctx, findingPrefix)
+	buckets, err := closedBuckets(ctx, s, findingPrefix, cutoff)
 	if err != nil {
-		return 0, fmt.Errorf("listing finding buckets: %w", err)
+		return 0, err
 	}
 	removed := 0
 	for _, bucket := range buckets {
-		bucket = strings.TrimSuffix(bucket, "/")
-		start, err := time.Parse(expiryBucket, bucket)
-		if err != nil || start.Add(time.Hour).After(cutoff) {
-			continue
-		}
 		ids, err := s.List(ctx, findingPrefix+bucket+"/")
 		if err != nil {
 			return removed, err

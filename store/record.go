@@ -193,17 +193,12 @@ func expiryKey(t time.Time, id string) string {
 // SweepExpired deletes records that expired before cutoff, bucket by bucket, at most
 // limit records per call so one periodic run stays bounded. It returns how many it removed.
 func SweepExpired(ctx context.Context, s logical.Storage, cutoff time.Time, limit int) (int, error) {
-	buckets, err := s.List(ctx, expiryPrefix)
+	buckets, err := closedBuckets(ctx, s, expiryPrefix, cutoff)
 	if err != nil {
-		return 0, fmt.Errorf("listing expiry buckets: %w", err)
+		return 0, err
 	}
 	removed := 0
 	for _, bucket := range buckets {
-		bucket = strings.TrimSuffix(bucket, "/")
-		start, err := time.Parse(expiryBucket, bucket)
-		if err != nil || start.Add(time.Hour).After(cutoff) {
-			continue
-		}
 		ids, err := s.List(ctx, expiryPrefix+bucket+"/")
 		if err != nil {
 			return removed, fmt.Errorf("listing expiry bucket %s: %w", bucket, err)
@@ -219,6 +214,25 @@ func SweepExpired(ctx context.Context, s logical.Storage, cutoff time.Time, limi
 		}
 	}
 	return removed, nil
+}
+
+// closedBuckets lists the hour buckets under prefix whose hour ended by cutoff, oldest
+// first.
+func closedBuckets(ctx context.Context, s logical.Storage, prefix string, cutoff time.Time) ([]string, error) {
+	buckets, err := s.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", prefix, err)
+	}
+	sort.Strings(buckets)
+	var closed []string
+	for _, bucket := range buckets {
+		bucket = strings.TrimSuffix(bucket, "/")
+		start, err := time.Parse(expiryBucket, bucket)
+		if err == nil && !start.Add(time.Hour).After(cutoff) {
+			closed = append(closed, bucket)
+		}
+	}
+	return closed, nil
 }
 
 func removeExpired(ctx context.Context, s logical.Storage, bucket, id string, cutoff time.Time) error {

@@ -367,21 +367,9 @@ func (e textError) Error() string { return string(e) }
 
 func errorf(s string) error { return textError(s) }
 
-// maxQuoted keeps messages readable and bounded when they echo caller input.
-const maxQuoted = 200
-
-// quote renders input for a message: Go-quoted so control characters cannot forge log
-// lines, and truncated so a long value does not become a long message.
-func quote(s string) string {
-	if len(s) > maxQuoted {
-		cut := maxQuoted
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "…"
-	}
-	return strconv.Quote(s)
-}
+// quote renders input for a message as the intent package does: Go-quoted (control
+// characters cannot forge log lines) and truncated.
+func quote(s string) string { return intent.Quote(s) }
 
 // hasControlOrInvalid reports invalid UTF-8, control characters, and format characters
 // (zero-width, bidi overrides) that would make two values look alike in an audit line.

@@ -11,6 +11,9 @@ import (
 // maxQuoted keeps reasons readable and bounded when they echo caller input.
 const maxQuoted = 200
 
+// Quote renders caller input for a message the way every domain package does.
+func Quote(s string) string { return quote(s) }
+
 // quote renders caller input for a message: Go-quoted so control characters cannot forge
 // log lines, and truncated so a megabyte of input does not become a megabyte of error.
 func quote(s string) string {

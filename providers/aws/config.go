@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -141,42 +139,9 @@ func (c Config) Validate() error {
 }
 
 // validateEndpoint accepts "" or an absolute https URL (plain http only for loopback
-// hosts, i.e. local simulators) without user info, query or fragment.
+// hosts, i.e. local simulators).
 func validateEndpoint(s string) error {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("is not a URL")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("must be an absolute URL such as https://sts.us-east-1.amazonaws.com")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("must use https (http is accepted only for localhost)")
-		}
-	default:
-		return fmt.Errorf("must use https, got scheme %q", u.Scheme)
-	}
-	if u.User != nil {
-		return fmt.Errorf("must not contain user information")
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
-		return fmt.Errorf("must not contain a query or fragment")
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return providers.ValidateServiceURL(s, "https://sts.us-east-1.amazonaws.com")
 }
 
 // LoadConfig reads config/aws; it returns DefaultConfig and found=false when unset.

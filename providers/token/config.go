@@ -3,8 +3,6 @@ package token
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -81,46 +79,16 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// validateIssuer accepts "" or an absolute https URL without query, fragment, user info or
-// trailing slash. Plain http is accepted only for loopback hosts (dev servers).
+// validateIssuer accepts "" or an absolute https URL (plain http only for loopback dev
+// servers) without trailing slash, since jwks_uri is <issuer>/jwks.
 func validateIssuer(s string) error {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("is not a URL: %v", err)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("must be an absolute URL such as https://vault.example.com/v1/nhi")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("must use https (http is accepted only for localhost)")
-		}
-	default:
-		return fmt.Errorf("must use https, got scheme %q", u.Scheme)
-	}
-	if u.User != nil {
-		return fmt.Errorf("must not contain user information")
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
-		return fmt.Errorf("must not contain a query or fragment")
+	if err := providers.ValidateServiceURL(s, "https://vault.example.com/v1/nhi"); err != nil {
+		return err
 	}
 	if strings.HasSuffix(s, "/") {
 		return fmt.Errorf("must not end with '/' (jwks_uri is <issuer>/jwks)")
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // LoadConfig reads config/token, returning DefaultConfig when it was never written.
