@@ -15,6 +15,7 @@ import (
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/paths"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/aws"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/azure"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
 )
 
@@ -76,6 +77,7 @@ func New(opts Options) *Backend {
 	}
 	b.providers[token.Name] = b.token
 	b.providers[aws.Name] = aws.New(clock, aws.DefaultClients, aws.WithWebIdentitySignerOf(b.token))
+	b.providers[azure.Name] = azure.New(clock, azure.DefaultClients, azure.WithAssertionSignerOf(b.token))
 	for _, p := range opts.Providers {
 		b.providers[p.Name()] = p
 	}
@@ -91,7 +93,7 @@ func New(opts Options) *Backend {
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: paths.UnauthenticatedPaths,
 			// Signing keys and cloud root secrets are seal-wrapped where Vault supports it.
-			SealWrapStorage: []string{"keys/", "config/aws"},
+			SealWrapStorage: []string{"keys/", "config/aws", "config/azure"},
 		},
 		Paths:          paths.All(deps),
 		Secrets:        []*framework.Secret{b.credentialSecret()},

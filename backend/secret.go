@@ -118,6 +118,15 @@ func (b *Backend) renewLease(ctx context.Context, req *logical.Request, _ *frame
 	if candidate := now.Add(policy.TTL); candidate.Before(extended) {
 		extended = candidate
 	}
+	if capped, ok := b.providers[record.Provider].(providers.ExpiryCapped); ok {
+		if limit, known := capped.MaxExpiry(record.Ref); known && limit.Before(extended) {
+			extended = limit
+		}
+	}
+	if !extended.After(now) {
+		return logical.ErrorResponse("credential %s cannot be extended past its provider's expiry", id), logical.ErrPermissionDenied
+	}
+	resp.Secret.TTL = extended.Sub(now)
 	record.ExpiresAt = extended
 	if err := store.PutRecord(ctx, req.Storage, record); err != nil {
 		return nil, err

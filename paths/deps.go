@@ -57,6 +57,7 @@ func All(d *Deps) []*framework.Path {
 	ps = append(ps, introspectPath(d), authorizePath(d), observePath(d), ingestPath(d))
 	ps = append(ps, driftPaths(d)...)
 	ps = append(ps, configAWSPaths(d)...)
+	ps = append(ps, configAzurePaths(d)...)
 	return ps
 }
 

@@ -44,6 +44,9 @@ var providerRoleFields = map[string]providerRoleField{
 	"bind_source_ip":           {"aws", &framework.FieldSchema{Type: framework.TypeBool, Description: "aws: restrict the session to the caller's address (aws:SourceIp)."}},
 	"permissions_boundary_arn": {"aws", &framework.FieldSchema{Type: framework.TypeString, Description: "aws: permissions boundary for iam_user users."}},
 	"max_sts_ttl":              {"aws", &framework.FieldSchema{Type: framework.TypeDurationSecond, Description: "aws: longest STS session the role's MaxSessionDuration allows."}},
+	"resource_group":           {"azure", &framework.FieldSchema{Type: framework.TypeString, Description: "azure: resource group of the storage accounts and key vaults the grants name (default for resource_groups)."}},
+	"resource_groups":          {"azure", &framework.FieldSchema{Type: framework.TypeKVPairs, Description: "azure: resource group per storage account or key vault name (name=group)."}},
+	"allowed_privileged_roles": {"azure", &framework.FieldSchema{Type: framework.TypeCommaStringSlice, Description: "azure: role definitions a grant's azure_role may name although they can escalate (Owner, Contributor, Key Vault Contributor, ...)."}},
 }
 
 func roleFields() map[string]*framework.FieldSchema {
@@ -285,6 +288,7 @@ func roleInfo(role *store.Role) providers.RoleInfo {
 	for _, g := range role.Grants {
 		info.Destinations = append(info.Destinations, g.Destination)
 		info.Actions = append(info.Actions, g.Actions...)
+		info.Grants = append(info.Grants, providers.GrantInfo{Destination: g.Destination, Actions: g.Actions, AzureRole: g.AzureRole})
 	}
 	return info
 }

@@ -49,8 +49,24 @@ type RoleInfo struct {
 	Actions []string
 	// Destinations lists every grant destination pattern, as written.
 	Destinations []string
+	// Grants are the role's grants as written, for providers that compile per grant
+	// (a grant's azure_role).
+	Grants []GrantInfo
 	// Settings holds provider-specific role fields (e.g. audience_mode, extra_claims).
 	Settings map[string]any
+}
+
+// ExpiryCapped is implemented by providers whose renewable credentials stop working at
+// a fixed time (an Azure password's end date): renewal never extends a lease past it.
+type ExpiryCapped interface {
+	MaxExpiry(ref map[string]string) (time.Time, bool)
+}
+
+// GrantInfo is one grant of a role.
+type GrantInfo struct {
+	Destination string
+	Actions     []string
+	AzureRole   string
 }
 
 // IssueRequest is an approved intent plus who asked for it.
