@@ -59,7 +59,6 @@ func configAzurePaths(d *Deps) []*framework.Path {
 				"client_secret": {Type: framework.TypeString, Description: "Client secret of the root application (write-only).",
 					DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
 				"federated":                 {Type: framework.TypeBool, Description: "Secretless: authenticate with a client assertion signed by this engine's issuer."},
-				"use_federated_identity":    {Type: framework.TypeBool, Description: "Alias of federated.", Deprecated: true},
 				"authority_host":            {Type: framework.TypeString, Description: "Entra authority host override (default https://login.microsoftonline.com/)."},
 				"graph_endpoint":            {Type: framework.TypeString, Description: "Microsoft Graph endpoint override (default https://graph.microsoft.com)."},
 				"resource_manager_endpoint": {Type: framework.TypeString, Description: "Azure Resource Manager endpoint override (default https://management.azure.com)."},
@@ -154,14 +153,7 @@ func (h *configAzureHandler) write(ctx context.Context, req *logical.Request, da
 				cfg.CACert = s
 			}
 		}
-		fed, fedSent := data.GetOk("federated")
-		if alias, ok := data.GetOk("use_federated_identity"); ok {
-			if fedSent && alias.(bool) != fed.(bool) {
-				return &providers.FieldError{Field: "use_federated_identity", Reason: "contradicts federated"}
-			}
-			fed, fedSent = alias, true
-		}
-		if fedSent {
+		if fed, ok := data.GetOk("federated"); ok {
 			cfg.Federated = fed.(bool)
 		}
 		secret, secretSent := data.GetOk("client_secret")
