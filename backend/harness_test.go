@@ -166,6 +166,19 @@ type fakeProvider struct {
 	live      map[string]bool
 	failIssue bool
 	revokes   int
+	// hardExpiry, when set, is how long after issuance a credential stops working no
+	// matter how its lease is renewed (as an Azure password's end date).
+	hardExpiry time.Duration
+}
+
+func (f *fakeProvider) MaxExpiry(ref map[string]string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	issued, err := time.Parse(time.RFC3339, ref["issued_at"])
+	if f.hardExpiry == 0 || err != nil {
+		return time.Time{}, false
+	}
+	return issued.Add(f.hardExpiry), true
 }
 
 func (f *fakeProvider) Name() string { return "fake" }
@@ -185,7 +198,7 @@ func (f *fakeProvider) Issue(_ context.Context, _ logical.Storage, req providers
 	}
 	return &providers.Issued{
 		Secret:    map[string]any{"secret": "s3cr3t-" + req.CredentialID},
-		Ref:       map[string]string{"object": req.CredentialID},
+		Ref:       map[string]string{"object": req.CredentialID, "issued_at": req.Now.Format(time.RFC3339)},
 		ExpiresAt: req.Now.Add(req.TTL),
 		Renewable: true,
 	}, nil

@@ -175,3 +175,22 @@ func TestConfigDriftValidatesRetention(t *testing.T) {
 		t.Errorf("default retention = %v", got)
 	}
 }
+
+func TestRenewNeverPassesTheProvidersFixedExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.fake.hardExpiry = 12 * time.Minute
+	e.mustOK(e.write("roles/r", reportsRole(map[string]any{"provider": "fake", "ttl": "10m", "max_ttl": "1h"})))
+	resp := e.mustOK(e.write("creds/r", issueData(map[string]any{"ttl": "10m"})))
+	e.clock.Advance(8 * time.Minute)
+	renewed := e.renewLease(resp)
+	if renewed.err != nil {
+		t.Fatalf("renew: %v", renewed.err)
+	}
+	if got := renewed.resp.Secret.TTL; got != 4*time.Minute {
+		t.Errorf("renewed ttl = %v, want 4m (the provider's expiry at 12m)", got)
+	}
+	e.clock.Advance(5 * time.Minute)
+	if r := e.renewLease(resp); r.status != http.StatusForbidden {
+		t.Errorf("renew past the provider's expiry: status %d %q", r.status, r.errorText())
+	}
+}

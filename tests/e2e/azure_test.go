@@ -86,7 +86,7 @@ func httpStatus(err error) int {
 func TestAzureBlobCredentialIsScopedAndDiesOnRevoke(t *testing.T) {
 	sim := azureSetup(t)
 	role := writeAzureRole(t, "az-export", `[{"destination": "azure://stexports/exports/*", "actions": ["write"], "max_sensitivity": "internal"}]`, nil)
-	apps := sim.Counts().Applications
+	before := sim.Counts()
 	s, err := issue(env.workload.Client, role, map[string]any{"task": "nightly-export", "destinations": "azure://stexports/exports/2026/12/*", "actions": "write", "ttl": "10m"})
 	if err != nil {
 		t.Fatal(err)
@@ -144,8 +144,9 @@ func TestAzureBlobCredentialIsScopedAndDiesOnRevoke(t *testing.T) {
 	if _, err := fresh.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://storage.azure.com/.default"}}); err == nil {
 		t.Error("the revoked secret still obtains a token")
 	}
-	if c := sim.Counts(); c.Applications != apps || c.DeletedApplications != 0 {
-		t.Errorf("left behind after revoke: %+v (applications before: %d)", c, apps)
+	if c := sim.Counts(); c.Applications != before.Applications || c.ServicePrincipals != before.ServicePrincipals ||
+		c.RoleAssignments != before.RoleAssignments || c.DeletedApplications != 0 {
+		t.Errorf("left behind after revoke: %+v (before issuance: %+v)", c, before)
 	}
 }
 
