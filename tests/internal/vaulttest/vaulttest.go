@@ -127,6 +127,17 @@ type Options struct {
 	Dir string
 	// LogLevel of the server (default info).
 	LogLevel string
+	// Plugins are further secrets-engine binaries, copied into the plugin directory and
+	// registered by SHA-256 under their Name (not mounted).
+	Plugins []ExtraPlugin
+	// Env is added to the server's environment, which its plugin processes inherit.
+	Env []string
+}
+
+// ExtraPlugin is a secrets plugin binary to register beside this repository's.
+type ExtraPlugin struct {
+	Name string // catalog name and file name in the plugin directory
+	Path string // the binary to copy
 }
 
 // Server is a running dev server with the engine mounted at nhi/.
@@ -135,6 +146,7 @@ type Server struct {
 	Bin       string // the vault binary
 	Dir       string
 	PluginSHA string
+	ExtraSHAs map[string]string // Options.Plugins' SHA-256 by name
 	AuditLog  string
 	LogPath   string
 	Issuer    string // Addr + /v1/nhi
@@ -163,6 +175,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	extra := map[string]string{}
+	for _, p := range opts.Plugins {
+		if extra[p.Name], err = copyPlugin(p.Path, filepath.Join(pluginDir, p.Name)); err != nil {
+			return nil, err
+		}
+	}
 	var s *Server
 	// A free port can be taken between choosing and binding it; try a few.
 	for attempt := 0; attempt < 3; attempt++ {
@@ -175,12 +193,34 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.PluginSHA = sha
+	s.ExtraSHAs = extra
 	if err := s.configure(ctx); err != nil {
 		tail := s.LogTail(40)
 		s.Stop()
 		return nil, fmt.Errorf("%w\nlast lines of the vault log:\n%s", err, tail)
 	}
 	return s, nil
+}
+
+// copyPlugin copies an executable to dst and returns its SHA-256.
+func copyPlugin(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("vaulttest: plugin %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return fileSHA256(dst)
 }
 
 func freePort() (int, error) {
@@ -231,7 +271,7 @@ func launch(ctx context.Context, bin, pluginDir string, opts Options) (*Server, 
 		"-log-level="+opts.LogLevel,
 	)
 	cmd.Dir = opts.Dir
-	cmd.Env = childEnv(opts.Dir)
+	cmd.Env = childEnv(opts.Dir, opts.Env...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = serverProcAttr()
@@ -293,6 +333,13 @@ func (s *Server) configure(ctx context.Context) error {
 		SHA256:  s.PluginSHA,
 	}); err != nil {
 		return fmt.Errorf("vaulttest: registering the plugin: %w", err)
+	}
+	for name, sha := range s.ExtraSHAs {
+		if err := sys.RegisterPluginWithContext(ctx, &api.RegisterPluginInput{
+			Name: name, Type: api.PluginTypeSecrets, Command: name, SHA256: sha,
+		}); err != nil {
+			return fmt.Errorf("vaulttest: registering plugin %s: %w", name, err)
+		}
 	}
 	if err := sys.EnableAuditWithOptionsWithContext(ctx, "file", &api.EnableAuditOptions{
 		Type:    "file",
