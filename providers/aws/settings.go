@@ -112,7 +112,7 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		return &providers.FieldError{Field: field, Reason: fmt.Sprintf("applies only to %s credentials, this role issues %s", forType, ct)}
 	}
 
-	if rs.roleARN, err = stringSetting(m, "role_arn"); err != nil {
+	if rs.roleARN, err = providers.StringSetting(m, "role_arn"); err != nil {
 		return rs, err
 	}
 	switch {
@@ -124,7 +124,7 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		return rs, onlyFor("role_arn", CredentialTypeAssumedRole)
 	}
 
-	if rs.policyARNs, err = stringListSetting(m, "policy_arns"); err != nil {
+	if rs.policyARNs, err = providers.StringListSetting(m, "policy_arns"); err != nil {
 		return rs, err
 	}
 	if len(rs.policyARNs) > MaxPolicyARNs {
@@ -145,7 +145,7 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		return rs, err
 	}
 
-	if rs.externalID, err = stringSetting(m, "external_id"); err != nil {
+	if rs.externalID, err = providers.StringSetting(m, "external_id"); err != nil {
 		return rs, err
 	}
 	if rs.externalID != "" {
@@ -161,7 +161,7 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		return rs, err
 	}
 
-	if rs.permissionsBoundaryARN, err = stringSetting(m, "permissions_boundary_arn"); err != nil {
+	if rs.permissionsBoundaryARN, err = providers.StringSetting(m, "permissions_boundary_arn"); err != nil {
 		return rs, err
 	}
 	if rs.permissionsBoundaryARN != "" {
@@ -188,18 +188,6 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		rs.maxSTSTTL = d
 	}
 	return rs, nil
-}
-
-func stringSetting(m map[string]any, name string) (string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return "", nil
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		return "", &providers.FieldError{Field: name, Reason: fmt.Sprintf("must be a string, got %T", v)}
-	}
-	return strings.TrimSpace(s), nil
 }
 
 func boolSetting(m map[string]any, name string) (bool, error) {
@@ -259,86 +247,15 @@ func secondsSetting(m map[string]any, name string) (int64, bool, error) {
 	return 0, false, bad
 }
 
-func stringListSetting(m map[string]any, name string) ([]string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	var out []string
-	switch t := v.(type) {
-	case []string:
-		out = append(out, t...)
-	case []any:
-		for _, x := range t {
-			s, isStr := x.(string)
-			if !isStr {
-				return nil, &providers.FieldError{Field: name, Reason: fmt.Sprintf("entries must be strings, got %T", x)}
-			}
-			out = append(out, s)
-		}
-	case string:
-		if strings.TrimSpace(t) != "" {
-			out = strings.Split(t, ",")
-		}
-	default:
-		return nil, &providers.FieldError{Field: name, Reason: fmt.Sprintf("must be a list of strings, got %T", v)}
-	}
-	clean := out[:0]
-	for _, s := range out {
-		if s = strings.TrimSpace(s); s != "" {
-			clean = append(clean, s)
-		}
-	}
-	return clean, nil
-}
-
 // tagsSetting reads session_tags: a map (Go or JSON-decoded), a JSON object string or a
 // list of "key=value" entries; keys and values are checked against STS's rules.
 func tagsSetting(m map[string]any, name string) (map[string]string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return nil, nil
+	out, err := providers.StringMapSetting(m, name)
+	if err != nil || out == nil {
+		return nil, err
 	}
-	out := map[string]string{}
 	bad := func(format string, args ...any) error {
 		return &providers.FieldError{Field: name, Reason: fmt.Sprintf(format, args...)}
-	}
-	switch t := v.(type) {
-	case map[string]string:
-		for k, s := range t {
-			out[k] = s
-		}
-	case map[string]any:
-		for k, x := range t {
-			s, isStr := x.(string)
-			if !isStr {
-				return nil, bad("tag %q must have a string value, got %T", k, x)
-			}
-			out[k] = s
-		}
-	case string:
-		if strings.TrimSpace(t) == "" {
-			return nil, nil
-		}
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(t), &obj); err != nil || obj == nil {
-			return nil, bad("must be a JSON object of string values or key=value pairs")
-		}
-		return tagsSetting(map[string]any{name: obj}, name)
-	case []string, []any:
-		list, err := stringListSetting(m, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range list {
-			k, val, found := strings.Cut(e, "=")
-			if !found {
-				return nil, bad("entry %q must be key=value", e)
-			}
-			out[k] = val
-		}
-	default:
-		return nil, bad("must be a map of tag keys to values, got %T", v)
 	}
 	if len(out) > MaxRoleSessionTags {
 		return nil, bad("at most %d tags are allowed (STS allows %d per session and the engine adds %d nhi:* tags), got %d",

@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -48,13 +47,13 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 		return rs, err
 	}
 	var err error
-	if rs.resourceGroup, err = stringSetting(m, SettingResourceGroup); err != nil {
+	if rs.resourceGroup, err = providers.StringSetting(m, SettingResourceGroup); err != nil {
 		return rs, err
 	}
 	if rs.resourceGroup != "" && (!resourceGroupRe.MatchString(rs.resourceGroup) || strings.HasSuffix(rs.resourceGroup, ".")) {
 		return rs, &providers.FieldError{Field: SettingResourceGroup, Reason: fmt.Sprintf("%q is not a resource group name", rs.resourceGroup)}
 	}
-	if rs.resourceGroups, err = mapSetting(m, SettingResourceGroups); err != nil {
+	if rs.resourceGroups, err = providers.StringMapSetting(m, SettingResourceGroups); err != nil {
 		return rs, err
 	}
 	for name, rg := range rs.resourceGroups {
@@ -62,7 +61,7 @@ func parseSettings(credentialType string, m map[string]any) (roleSettings, error
 			return rs, &providers.FieldError{Field: SettingResourceGroups, Reason: fmt.Sprintf("%q (for %q) is not a resource group name", rg, name)}
 		}
 	}
-	if rs.allowed, err = stringListSetting(m, SettingAllowedPrivilegedRoles); err != nil {
+	if rs.allowed, err = providers.StringListSetting(m, SettingAllowedPrivilegedRoles); err != nil {
 		return rs, err
 	}
 	return rs, nil
@@ -177,105 +176,4 @@ func grantsOf(r providers.RoleInfo) []Grant {
 		out = append(out, Grant{Destination: d, Actions: r.Actions})
 	}
 	return out
-}
-
-func stringSetting(m map[string]any, name string) (string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return "", nil
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		return "", &providers.FieldError{Field: name, Reason: fmt.Sprintf("must be a string, got %T", v)}
-	}
-	return strings.TrimSpace(s), nil
-}
-
-func stringListSetting(m map[string]any, name string) ([]string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	var out []string
-	switch t := v.(type) {
-	case []string:
-		out = append(out, t...)
-	case []any:
-		for _, x := range t {
-			s, isStr := x.(string)
-			if !isStr {
-				return nil, &providers.FieldError{Field: name, Reason: fmt.Sprintf("entries must be strings, got %T", x)}
-			}
-			out = append(out, s)
-		}
-	case string:
-		if strings.TrimSpace(t) != "" {
-			out = strings.Split(t, ",")
-		}
-	default:
-		return nil, &providers.FieldError{Field: name, Reason: fmt.Sprintf("must be a list of strings, got %T", v)}
-	}
-	clean := out[:0]
-	for _, s := range out {
-		if s = strings.TrimSpace(s); s != "" {
-			clean = append(clean, s)
-		}
-	}
-	return clean, nil
-}
-
-// mapSetting reads a map of strings: a Go map, a JSON-decoded object, a JSON object
-// string or a list of key=value entries.
-func mapSetting(m map[string]any, name string) (map[string]string, error) {
-	v, ok := m[name]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	out := map[string]string{}
-	bad := func(format string, args ...any) error {
-		return &providers.FieldError{Field: name, Reason: fmt.Sprintf(format, args...)}
-	}
-	switch t := v.(type) {
-	case map[string]string:
-		for k, s := range t {
-			out[k] = s
-		}
-	case map[string]any:
-		for k, x := range t {
-			s, isStr := x.(string)
-			if !isStr {
-				return nil, bad("%q must have a string value, got %T", k, x)
-			}
-			out[k] = s
-		}
-	case string:
-		if strings.TrimSpace(t) == "" {
-			return nil, nil
-		}
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(t), &obj); err != nil || obj == nil {
-			return nil, bad("must be a JSON object of string values or key=value pairs")
-		}
-		return mapSetting(map[string]any{name: obj}, name)
-	case []string, []any:
-		list, err := stringListSetting(m, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range list {
-			k, val, found := strings.Cut(e, "=")
-			if !found {
-				return nil, bad("entry %q must be name=value", e)
-			}
-			out[strings.TrimSpace(k)] = strings.TrimSpace(val)
-		}
-	default:
-		return nil, bad("must be a map of names to values, got %T", v)
-	}
-	for k := range out {
-		if k == "" {
-			return nil, bad("names must not be empty")
-		}
-	}
-	return out, nil
 }
