@@ -38,7 +38,8 @@ ends.
 // Options lets tests and the plugin main choose the clock and providers.
 type Options struct {
 	Clock func() time.Time
-	// Providers besides the built-in token provider (aws, azure), keyed by name.
+	// Providers add to or replace the built-in ones (token, aws, azure) by Name();
+	// tests use it for providers that record what they were asked.
 	Providers []providers.Provider
 }
 
