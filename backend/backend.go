@@ -104,7 +104,12 @@ func New(opts Options) *Backend {
 	}
 	deps.System = b.System
 	deps.Revoke = b.revokeRecord
-	deps.Collect = func(ctx context.Context, s logical.Storage) (any, error) { return b.Collect(ctx, s) }
+	deps.Collect = func(ctx context.Context, s logical.Storage) (map[string]any, error) {
+		r, err := b.Collect(ctx, s)
+		return map[string]any{
+			"credentials": r.Credentials, "events": r.Events, "findings": r.Findings, "submissions": r.Submissions,
+		}, err
+	}
 	deps.NewSecret = func(data, internal map[string]any) *logical.Response {
 		return b.Secret(SecretTypeCredential).Response(data, internal)
 	}

@@ -26,10 +26,10 @@ const submitBatch = 500
 
 // CollectResult says what one collector run did.
 type CollectResult struct {
-	Credentials int `json:"credentials"`
-	Events      int `json:"events"`
-	Findings    int `json:"findings"`
-	Submissions int `json:"submissions"`
+	Credentials int
+	Events      int
+	Findings    int
+	Submissions int
 }
 
 // collectIfDue runs the collectors when the configured interval has passed.

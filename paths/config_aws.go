@@ -42,12 +42,6 @@ var configAWSStringFields = []string{
 
 func configAWSPaths(d *Deps) []*framework.Path {
 	h := &configAWSHandler{deps: d}
-	write := func(cb framework.OperationFunc, summary string) *framework.PathOperation {
-		return &framework.PathOperation{
-			Callback: cb, Summary: summary,
-			ForwardPerformanceStandby: true, ForwardPerformanceSecondary: true,
-		}
-	}
 	return []*framework.Path{
 		{
 			Pattern: "config/aws",
@@ -67,9 +61,9 @@ func configAWSPaths(d *Deps) []*framework.Path {
 			ExistenceCheck: h.exists,
 			Operations: map[logical.Operation]framework.OperationHandler{
 				logical.ReadOperation:   &framework.PathOperation{Callback: h.read, Summary: "Read the AWS configuration (without the secret key)."},
-				logical.CreateOperation: write(h.write, "Configure AWS root access."),
-				logical.UpdateOperation: write(h.write, "Update the AWS configuration; fields not sent keep their values."),
-				logical.DeleteOperation: write(h.delete, "Delete the AWS configuration."),
+				logical.CreateOperation: forwardedOp(h.write, "Configure AWS root access."),
+				logical.UpdateOperation: forwardedOp(h.write, "Update the AWS configuration; fields not sent keep their values."),
+				logical.DeleteOperation: forwardedOp(h.delete, "Delete the AWS configuration."),
 			},
 			HelpSynopsis:    configAWSHelpSyn,
 			HelpDescription: configAWSHelpDesc,
@@ -77,7 +71,7 @@ func configAWSPaths(d *Deps) []*framework.Path {
 		{
 			Pattern: "config/aws/rotate-root",
 			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.UpdateOperation: write(h.rotate, "Rotate the static AWS root key."),
+				logical.UpdateOperation: forwardedOp(h.rotate, "Rotate the static AWS root key."),
 			},
 			HelpSynopsis:    configAWSRotateHelpSyn,
 			HelpDescription: configAWSRotateHelpDesc,

@@ -43,12 +43,6 @@ var configAzureStringFields = []string{
 
 func configAzurePaths(d *Deps) []*framework.Path {
 	h := &configAzureHandler{deps: d}
-	write := func(cb framework.OperationFunc, summary string) *framework.PathOperation {
-		return &framework.PathOperation{
-			Callback: cb, Summary: summary,
-			ForwardPerformanceStandby: true, ForwardPerformanceSecondary: true,
-		}
-	}
 	return []*framework.Path{
 		{
 			Pattern: "config/azure",
@@ -67,9 +61,9 @@ func configAzurePaths(d *Deps) []*framework.Path {
 			ExistenceCheck: h.exists,
 			Operations: map[logical.Operation]framework.OperationHandler{
 				logical.ReadOperation:   &framework.PathOperation{Callback: h.read, Summary: "Read the Azure configuration (without the client secret)."},
-				logical.CreateOperation: write(h.write, "Configure Azure root access."),
-				logical.UpdateOperation: write(h.write, "Update the Azure configuration; fields not sent keep their values."),
-				logical.DeleteOperation: write(h.delete, "Delete the Azure configuration."),
+				logical.CreateOperation: forwardedOp(h.write, "Configure Azure root access."),
+				logical.UpdateOperation: forwardedOp(h.write, "Update the Azure configuration; fields not sent keep their values."),
+				logical.DeleteOperation: forwardedOp(h.delete, "Delete the Azure configuration."),
 			},
 			HelpSynopsis:    configAzureHelpSyn,
 			HelpDescription: configAzureHelpDesc,
@@ -77,7 +71,7 @@ func configAzurePaths(d *Deps) []*framework.Path {
 		{
 			Pattern: "config/azure/rotate-root",
 			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.UpdateOperation: write(h.rotate, "Rotate the Azure root client secret."),
+				logical.UpdateOperation: forwardedOp(h.rotate, "Rotate the Azure root client secret."),
 			},
 			HelpSynopsis:    configAzureRotateHelpSyn,
 			HelpDescription: configAzureRotateHelpDesc,

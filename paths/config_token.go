@@ -32,13 +32,8 @@ func configTokenPath(d *Deps) *framework.Path {
 			"verification_overlap": {Type: framework.TypeDurationSecond, Description: "Least time a retired key stays published (default 1h)."},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.ReadOperation: &framework.PathOperation{Callback: h.read, Summary: "Read the token issuer configuration."},
-			logical.UpdateOperation: &framework.PathOperation{
-				Callback:                    h.write,
-				Summary:                     "Update the token issuer configuration.",
-				ForwardPerformanceStandby:   true,
-				ForwardPerformanceSecondary: true,
-			},
+			logical.ReadOperation:   &framework.PathOperation{Callback: h.read, Summary: "Read the token issuer configuration."},
+			logical.UpdateOperation: forwardedOp(h.write, "Update the token issuer configuration."),
 		},
 		HelpSynopsis:    configTokenHelpSyn,
 		HelpDescription: configTokenHelpDesc,

@@ -30,14 +30,6 @@ Use query parameters with read, or a body with write.
 
 func credsPath(d *Deps) *framework.Path {
 	h := &credsHandler{deps: d}
-	op := func(summary string) *framework.PathOperation {
-		return &framework.PathOperation{
-			Callback:                    h.issue,
-			Summary:                     summary,
-			ForwardPerformanceStandby:   true,
-			ForwardPerformanceSecondary: true,
-		}
-	}
 	return &framework.Path{
 		Pattern: "creds/" + framework.GenericNameRegex("role"),
 		Fields: map[string]*framework.FieldSchema{
@@ -51,8 +43,8 @@ func credsPath(d *Deps) *framework.Path {
 			"public_key":    {Type: framework.TypeString, Query: true, Description: "token: a public JWK to bind the token to (cnf.jkt)."},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.ReadOperation:   op("Issue a credential (intent in query parameters)."),
-			logical.UpdateOperation: op("Issue a credential (intent in the body)."),
+			logical.ReadOperation:   forwardedOp(h.issue, "Issue a credential (intent in query parameters)."),
+			logical.UpdateOperation: forwardedOp(h.issue, "Issue a credential (intent in the body)."),
 		},
 		HelpSynopsis:    credsHelpSyn,
 		HelpDescription: credsHelpDesc,

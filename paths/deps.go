@@ -30,7 +30,7 @@ type Deps struct {
 	// Revoke makes a credential unusable through its provider and marks its record.
 	Revoke func(ctx context.Context, s logical.Storage, r *store.Record, reason string) error
 	// Collect runs the collectors now (drift/collect) and says what they did.
-	Collect func(ctx context.Context, s logical.Storage) (any, error)
+	Collect func(ctx context.Context, s logical.Storage) (map[string]any, error)
 	// WALKindIssue names the WAL entries written before a provider creates anything.
 	WALKindIssue string
 

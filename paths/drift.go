@@ -2,7 +2,6 @@ package paths
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -125,26 +124,13 @@ func collectPath(d *Deps) *framework.Path {
 	return &framework.Path{
 		Pattern: "drift/collect",
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.UpdateOperation: &framework.PathOperation{
-				Callback: func(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-					result, err := d.Collect(ctx, req.Storage)
-					if err != nil {
-						return nil, err
-					}
-					raw, err := json.Marshal(result)
-					if err != nil {
-						return nil, err
-					}
-					var data map[string]any
-					if err := json.Unmarshal(raw, &data); err != nil {
-						return nil, err
-					}
-					return &logical.Response{Data: data}, nil
-				},
-				Summary:                     "Run the collectors now.",
-				ForwardPerformanceStandby:   true,
-				ForwardPerformanceSecondary: true,
-			},
+			logical.UpdateOperation: forwardedOp(func(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+				result, err := d.Collect(ctx, req.Storage)
+				if err != nil {
+					return nil, err
+				}
+				return &logical.Response{Data: result}, nil
+			}, "Run the collectors now."),
 		},
 		HelpSynopsis:    collectHelpSyn,
 		HelpDescription: collectHelpDesc,

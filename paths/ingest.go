@@ -63,12 +63,7 @@ func ingestPath(d *Deps) *framework.Path {
 			"signature": {Type: framework.TypeString, Required: true, Description: "base64url HMAC-SHA256 of the payload under the mount's ingest key."},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.UpdateOperation: &framework.PathOperation{
-				Callback:                    h.ingest,
-				Summary:                     "Accept signed collector evidence and return drift verdicts.",
-				ForwardPerformanceStandby:   true,
-				ForwardPerformanceSecondary: true,
-			},
+			logical.UpdateOperation: forwardedOp(h.ingest, "Accept signed collector evidence and return drift verdicts."),
 		},
 		HelpSynopsis:    ingestHelpSyn,
 		HelpDescription: ingestHelpDesc,

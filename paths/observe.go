@@ -52,12 +52,7 @@ func observePath(d *Deps) *framework.Path {
 		Pattern: "observe",
 		Fields:  fields,
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.UpdateOperation: &framework.PathOperation{
-				Callback:                    h.observe,
-				Summary:                     "Ingest evidence of credential use and return drift verdicts.",
-				ForwardPerformanceStandby:   true,
-				ForwardPerformanceSecondary: true,
-			},
+			logical.UpdateOperation: forwardedOp(h.observe, "Ingest evidence of credential use and return drift verdicts."),
 		},
 		HelpSynopsis:    observeHelpSyn,
 		HelpDescription: observeHelpDesc,

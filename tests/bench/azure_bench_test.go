@@ -147,22 +147,7 @@ func describeCounts(c azuresim.Counts) string {
 }
 
 func TestAzureIssueThroughput(t *testing.T) {
-	if os.Getenv("NHI_BENCH") != "1" {
-		t.Skip("Azure issuance benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
-	}
-	duration := 10 * time.Second
-	if v := os.Getenv("NHI_BENCH_DURATION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > 5*time.Minute {
-			t.Fatalf("NHI_BENCH_DURATION=%q: want a duration up to 5m", v)
-		}
-		duration = d
-	}
-	nClients := envInt("NHI_BENCH_CLIENTS", 8)
-	count := int64(envInt("NHI_BENCH_COUNT", 0))
-	if count > 0 {
-		duration = 10 * time.Minute // bounded by count; this is only a safety stop
-	}
+	duration, nClients, count := benchSettings(t, "Azure issuance benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
 
 	ctx := context.Background()
 	hcBin, err := hashicorpAzurePlugin(ctx)

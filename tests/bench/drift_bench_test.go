@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,16 +23,7 @@ import (
 // and the cost of one collector run over 1,000 active AWS credentials read from the
 // simulator's CloudTrail and submitted through the signed ingest path.
 func TestDriftThroughput(t *testing.T) {
-	if os.Getenv("NHI_BENCH") != "1" {
-		t.Skip("drift benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
-	}
-	duration := 10 * time.Second
-	if v := os.Getenv("NHI_BENCH_DURATION"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 && d <= 5*time.Minute {
-			duration = d
-		}
-	}
-	nClients := envInt("NHI_BENCH_CLIENTS", 8)
+	duration, nClients, _ := benchSettings(t, "drift benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
 	nCreds := envInt("NHI_BENCH_COLLECT_CREDENTIALS", 1000)
 	ctx := context.Background()
 	srv, err := vaulttest.Start(ctx, vaulttest.Options{Dir: t.TempDir(), LogLevel: "warn"})

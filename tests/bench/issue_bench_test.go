@@ -97,6 +97,29 @@ func runPhase(name string, clients []*api.Client, duration time.Duration, count 
 	return r
 }
 
+// benchSettings skips unless NHI_BENCH=1 and reads the phase duration, client count and
+// optional fixed operation count shared by every benchmark here.
+func benchSettings(t *testing.T, skipReason string) (duration time.Duration, clients int, count int64) {
+	t.Helper()
+	if os.Getenv("NHI_BENCH") != "1" {
+		t.Skip(skipReason)
+	}
+	duration = 10 * time.Second
+	if v := os.Getenv("NHI_BENCH_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			t.Fatalf("NHI_BENCH_DURATION=%q: want a duration up to 5m", v)
+		}
+		duration = d
+	}
+	clients = envInt("NHI_BENCH_CLIENTS", 8)
+	count = int64(envInt("NHI_BENCH_COUNT", 0))
+	if count > 0 {
+		duration = 10 * time.Minute // bounded by count; this is only a safety stop
+	}
+	return duration, clients, count
+}
+
 func envInt(name string, def int) int {
 	if v := os.Getenv(name); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
@@ -107,22 +130,7 @@ func envInt(name string, def int) int {
 }
 
 func TestIssueThroughput(t *testing.T) {
-	if os.Getenv("NHI_BENCH") != "1" {
-		t.Skip("issuance benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
-	}
-	duration := 10 * time.Second
-	if v := os.Getenv("NHI_BENCH_DURATION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > 5*time.Minute {
-			t.Fatalf("NHI_BENCH_DURATION=%q: want a duration up to 5m", v)
-		}
-		duration = d
-	}
-	nClients := envInt("NHI_BENCH_CLIENTS", 8)
-	count := int64(envInt("NHI_BENCH_COUNT", 0))
-	if count > 0 {
-		duration = 10 * time.Minute // bounded by count; this is only a safety stop
-	}
+	duration, nClients, count := benchSettings(t, "issuance benchmark: set NHI_BENCH=1 (scripts/bench-issue.sh)")
 
 	ctx := context.Background()
 	srv, err := vaulttest.Start(ctx, vaulttest.Options{Dir: t.TempDir(), LogLevel: "warn"})
