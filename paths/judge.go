@@ -108,11 +108,15 @@ func (d *Deps) judgeRole(ctx context.Context, s logical.Storage, role string, us
 		return err
 	}
 
+	recordsByID := make(map[string]*store.Record, len(uses))
+	for _, u := range uses {
+		recordsByID[u.record.ID] = u.record
+	}
 	byCredential := map[string][]*store.FindingRecord{}
 	var credentials []*store.Record
 	for _, k := range order {
 		if _, seen := byCredential[k.credential]; !seen {
-			credentials = append(credentials, recordOf(uses, k.credential))
+			credentials = append(credentials, recordsByID[k.credential])
 		}
 		byCredential[k.credential] = append(byCredential[k.credential], merged[k])
 	}
@@ -132,15 +136,6 @@ func (d *Deps) judgeRole(ctx context.Context, s logical.Storage, role string, us
 			if drift.Severity(f.Level) > v.max {
 				v.max = drift.Severity(f.Level)
 			}
-		}
-	}
-	return nil
-}
-
-func recordOf(uses []judgedUse, id string) *store.Record {
-	for _, u := range uses {
-		if u.record.ID == id {
-			return u.record
 		}
 	}
 	return nil
