@@ -99,10 +99,12 @@ func New(opts Options) *Backend {
 		Paths:          paths.All(deps),
 		Secrets:        []*framework.Secret{b.credentialSecret()},
 		WALRollback:    b.walRollback,
+		Invalidate:     b.invalidate(deps),
 		PeriodicFunc:   b.periodic,
 		RunningVersion: Version,
 	}
 	deps.System = b.System
+	deps.Logger = b.Logger
 	deps.Revoke = b.revokeRecord
 	deps.Collect = func(ctx context.Context, s logical.Storage) (map[string]any, error) {
 		r, err := b.Collect(ctx, s)
@@ -114,6 +116,19 @@ func New(opts Options) *Backend {
 		return b.Secret(SecretTypeCredential).Response(data, internal)
 	}
 	return b
+}
+
+// invalidate drops what this node caches for a storage key changed elsewhere (Vault
+// calls it on performance standbys and replication secondaries).
+func (b *Backend) invalidate(deps *paths.Deps) func(ctx context.Context, key string) {
+	return func(_ context.Context, key string) {
+		deps.Invalidate(key)
+		for _, p := range b.providers {
+			if inv, ok := p.(providers.Invalidator); ok {
+				inv.Invalidate(key)
+			}
+		}
+	}
 }
 
 func (b *Backend) setup(ctx context.Context, conf *logical.BackendConfig) (*Backend, error) {

@@ -65,9 +65,15 @@ var testStart = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with more test providers beside "fake".
+func newEnvWith(t *testing.T, extra ...providers.Provider) *env {
+	t.Helper()
 	clock := &testClock{now: testStart}
 	fake := &fakeProvider{}
-	b := New(Options{Clock: clock.Now, Providers: []providers.Provider{fake}})
+	b := New(Options{Clock: clock.Now, Providers: append([]providers.Provider{fake}, extra...)})
 	sys := &testSystem{StaticSystemView: logical.StaticSystemView{
 		DefaultLeaseTTLVal: 24 * time.Hour,
 		MaxLeaseTTLVal:     32 * 24 * time.Hour,

@@ -55,7 +55,7 @@ type credsHandler struct{ deps *Deps }
 
 func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
 	roleName := data.Get("role").(string)
-	role, err := store.GetRole(ctx, req.Storage, roleName)
+	role, policy, err := h.deps.compiledRoleFor(ctx, req.Storage, roleName)
 	if err != nil {
 		return nil, err
 	}
@@ -86,18 +86,10 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 			return errorResponse(err)
 		}
 	}
-	policy, err := intent.CompilePolicy(role.Spec())
-	if err != nil {
-		return nil, fmt.Errorf("stored role %q no longer compiles: %w", role.Name, err)
-	}
 	caller, entityName, err := h.deps.callerOf(req, len(role.BoundGroupNames) > 0)
 	if err != nil {
 		return nil, err
 	}
-
-	lock := h.deps.roleLock(role.Name)
-	lock.Lock()
-	defer lock.Unlock()
 
 	now := h.deps.now()
 	maxLeaseTTL := h.deps.System().MaxLeaseTTL()
@@ -105,19 +97,26 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 	if err != nil {
 		return errorResponse(err)
 	}
-	if err := h.checkQuotas(ctx, req.Storage, policy, decision, caller, now); err != nil {
-		return errorResponse(err)
-	}
-
 	record := newRecord(role, decision, caller, entityName, req, now)
 	record.Justification = intentReq.Justification
-	id, err := store.NewCredentialID()
-	if err != nil {
+	if record.ID, err = store.NewCredentialID(); err != nil {
 		return nil, err
 	}
-	record.ID = id
-	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL)
+	reserved := hasQuotas(policy)
+	if reserved {
+		if err := h.reserveQuota(ctx, req.Storage, policy, decision, caller, record); err != nil {
+			return errorResponse(err)
+		}
+	}
+	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL, reserved)
 	if err != nil {
+		if reserved {
+			// The reservation must not hold a quota place for a credential that does not exist.
+			if rerr := store.ReleaseActive(ctx, req.Storage, record); rerr != nil {
+				h.deps.Logger().Warn("releasing a quota reservation failed; it lapses at the credential's expiry",
+					"credential_id", record.ID, "error", rerr)
+			}
+		}
 		return errorResponse(err)
 	}
 	return h.response(record, issued, decision, policy.MaxTTL), nil
@@ -126,10 +125,14 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 // issueWithWAL follows the WAL pattern: the WAL entry exists before the provider creates
 // anything, and is removed only once the record that lets the lease revoke it is stored.
 // If anything fails in between, the entry stays and rollback revokes what was created.
-func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string, maxLeaseTTL time.Duration) (*providers.Issued, error) {
-	_, stateless := provider.(providers.Stateless)
+// Credentials the provider reports as rollback-free (nothing to undo if they are never
+// delivered) skip the entry; a failure after their record is stored marks it rolled back.
+func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string, maxLeaseTTL time.Duration, quotaReserved bool) (*providers.Issued, error) {
+	info := roleInfo(role)
+	rf, ok := provider.(providers.RollbackFree)
+	rollbackFree := ok && rf.RollbackFree(info)
 	var walID string
-	if !stateless {
+	if !rollbackFree {
 		var err error
 		walID, err = framework.PutWAL(ctx, req.Storage, h.deps.WALKindIssue, &WALIssue{
 			CredentialID: record.ID, Role: role.Name, Provider: role.Provider, CreatedAt: record.IssuedAt,
@@ -140,7 +143,7 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 	}
 	issued, err := provider.Issue(ctx, req.Storage, providers.IssueRequest{
 		CredentialID:  record.ID,
-		Role:          roleInfo(role),
+		Role:          info,
 		Subject:       subjectOf(caller, req),
 		Task:          record.Task,
 		Destinations:  record.Destinations,
@@ -158,13 +161,13 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 		return nil, err
 	}
 	record.Ref = issued.Ref
-	if err := store.PutRecord(ctx, req.Storage, record); err != nil {
+	if err := h.storeIssued(ctx, req.Storage, record, quotaReserved); err != nil {
+		if rollbackFree {
+			h.markUndelivered(ctx, req.Storage, record)
+		}
 		return nil, err
 	}
-	if err := store.RegisterCollectTarget(ctx, req.Storage, record); err != nil {
-		return nil, err
-	}
-	if stateless {
+	if rollbackFree {
 		return issued, nil
 	}
 	if err := framework.DeleteWAL(ctx, req.Storage, walID); err != nil {
@@ -174,11 +177,38 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 	return issued, nil
 }
 
-func (h *credsHandler) checkQuotas(ctx context.Context, s logical.Storage, policy *intent.Policy, decision intent.Decision, caller intent.Caller, now time.Time) error {
-	if policy.MaxActivePerTask == 0 && policy.MaxActivePerEntity == 0 {
-		return nil
+// storeIssued writes the record of an issued credential and registers it for collection.
+func (h *credsHandler) storeIssued(ctx context.Context, s logical.Storage, record *store.Record, quotaReserved bool) error {
+	if err := store.PutIssued(ctx, s, record, quotaReserved); err != nil {
+		return err
 	}
-	entries, err := store.ActiveEntries(ctx, s, policy.Name, now)
+	return store.RegisterCollectTarget(ctx, s, record)
+}
+
+// markUndelivered records that a rollback-free credential never reached its caller, so it
+// neither counts against quotas nor reads as active. If storage fails here too, the record
+// reads as expired at its expiry and is swept with the rest.
+func (h *credsHandler) markUndelivered(ctx context.Context, s logical.Storage, record *store.Record) {
+	record.Status = store.StatusRolledBack
+	record.RevokedAt = h.deps.now()
+	record.RevokeReason = "issuance did not complete; the credential was never delivered"
+	if err := store.PutRecord(ctx, s, record); err != nil {
+		h.deps.Logger().Warn("marking an undelivered credential rolled back failed", "credential_id", record.ID, "error", err)
+	}
+}
+
+func hasQuotas(policy *intent.Policy) bool {
+	return policy.MaxActivePerTask > 0 || policy.MaxActivePerEntity > 0
+}
+
+// reserveQuota counts the role's active credentials and, if the new one fits, writes its
+// quota index entry before anything is created. Only this check-and-write is serialised
+// per role, so concurrent issuance from one role never waits on a cloud call.
+func (h *credsHandler) reserveQuota(ctx context.Context, s logical.Storage, policy *intent.Policy, decision intent.Decision, caller intent.Caller, record *store.Record) error {
+	lock := h.deps.roleLock(policy.Name)
+	lock.Lock()
+	defer lock.Unlock()
+	entries, err := store.ActiveEntries(ctx, s, policy.Name, record.IssuedAt)
 	if err != nil {
 		return err
 	}
@@ -191,7 +221,10 @@ func (h *credsHandler) checkQuotas(ctx context.Context, s logical.Storage, polic
 			usage.ActiveForEntity++
 		}
 	}
-	return intent.CheckQuotas(policy, decision, usage)
+	if err := intent.CheckQuotas(policy, decision, usage); err != nil {
+		return err
+	}
+	return store.ReserveActive(ctx, s, record)
 }
 
 func newRecord(role *store.Role, decision intent.Decision, caller intent.Caller, entityName string, req *logical.Request, now time.Time) *store.Record {

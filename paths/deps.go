@@ -8,11 +8,13 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/internal/gencache"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers/token"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/store"
@@ -25,6 +27,8 @@ type Deps struct {
 	Clock     func() time.Time
 	// System returns the backend's system view (identity, lease limits).
 	System func() logical.SystemView
+	// Logger returns the backend's logger.
+	Logger func() hclog.Logger
 	// NewSecret wraps response data in the engine's credential secret type.
 	NewSecret func(data, internal map[string]any) *logical.Response
 	// Revoke makes a credential unusable through its provider and marks its record.
@@ -35,6 +39,7 @@ type Deps struct {
 	WALKindIssue string
 
 	roleLocks []*locksutil.LockEntry
+	roles     gencache.Cache[string, compiledRole]
 }
 
 // WALIssue is the WAL entry written before a provider is asked to create a credential.

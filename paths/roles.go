@@ -145,7 +145,7 @@ func (h *roleHandler) write(ctx context.Context, req *logical.Request, data *fra
 	}
 	updated.Revision++
 	updated.UpdatedAt = h.deps.now()
-	if err := store.PutRole(ctx, req.Storage, &updated); err != nil {
+	if err := h.deps.rolePut(ctx, req.Storage, &updated); err != nil {
 		return nil, err
 	}
 	return nil, nil
@@ -271,7 +271,7 @@ func (h *roleHandler) delete(ctx context.Context, req *logical.Request, data *fr
 	lock := h.deps.roleLock(name)
 	lock.Lock()
 	defer lock.Unlock()
-	return nil, store.DeleteRole(ctx, req.Storage, name)
+	return nil, h.deps.roleDelete(ctx, req.Storage, name)
 }
 
 func (h *roleHandler) list(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {

@@ -34,11 +34,21 @@ type Periodic interface {
 	Periodic(ctx context.Context, s logical.Storage) error
 }
 
-// Stateless is implemented by providers whose Issue creates nothing outside the engine's
-// own storage (a signed token): there is nothing a crash could strand, so the engine
-// skips the WAL entry it otherwise writes before Issue.
-type Stateless interface {
-	Stateless()
+// RollbackFree is implemented by providers some of whose credentials leave nothing to
+// undo when issuance fails before the caller receives them: a signed token exists only
+// in the engine's storage, and an STS session is created atomically by AssumeRole and
+// cannot be used by anyone once its keys are dropped undelivered. For those roles the
+// engine skips the WAL entry it otherwise writes before Issue (and the two storage
+// writes that costs per credential); everything that creates a cloud object someone
+// must delete (users, service principals, role assignments) keeps it.
+type RollbackFree interface {
+	RollbackFree(role RoleInfo) bool
+}
+
+// Invalidator is implemented by providers that cache what they keep in storage; the
+// engine passes on every storage key Vault reports as changed by another node.
+type Invalidator interface {
+	Invalidate(key string)
 }
 
 // RoleInfo is the provider-relevant view of a role.

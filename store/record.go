@@ -116,8 +116,10 @@ func GetRecord(ctx context.Context, s logical.Storage, id string) (*Record, erro
 	return &r, nil
 }
 
-// PutRecord writes the record and keeps its quota and retention indexes in step.
-// The record is written last so that a record never exists without its indexes.
+// PutRecord writes a record whose status or expiry changed and keeps its indexes in step:
+// an active credential is in the quota index; one that ended leaves it and enters the
+// retention index, which the sweep reads. The record is written last, so it never exists
+// without the index its status calls for.
 func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	activeKey := activePrefix + r.Role + "/" + r.ID
 	if r.Status == StatusActive {
@@ -125,16 +127,47 @@ func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 		if err := putJSON(ctx, s, activeKey, entry); err != nil {
 			return err
 		}
-	} else if err := s.Delete(ctx, activeKey); err != nil {
-		return fmt.Errorf("removing %s: %w", activeKey, err)
+	} else {
+		if err := s.Delete(ctx, activeKey); err != nil {
+			return fmt.Errorf("removing %s: %w", activeKey, err)
+		}
+		if err := s.Put(ctx, &logical.StorageEntry{Key: expiryKey(r.ExpiresAt, r.ID)}); err != nil {
+			return fmt.Errorf("indexing expiry of %s: %w", r.ID, err)
+		}
 	}
-	if err := s.Put(ctx, &logical.StorageEntry{Key: expiryKey(r.ExpiresAt, r.ID)}); err != nil {
-		return fmt.Errorf("indexing expiry of %s: %w", r.ID, err)
+	return putJSON(ctx, s, recordPrefix+r.ID, r)
+}
+
+// PutIssued writes the record of a credential just issued, with its quota index entry
+// (unless ReserveActive wrote it already) and its provider key ids. An active record needs
+// no retention entry: the sweep keeps active records anyway, and the lease's revocation
+// (PutRecord) adds it when the credential ends. Issuance pays one storage write fewer.
+func PutIssued(ctx context.Context, s logical.Storage, r *Record, quotaReserved bool) error {
+	if !quotaReserved {
+		if err := ReserveActive(ctx, s, r); err != nil {
+			return err
+		}
 	}
 	if err := putKeyIndex(ctx, s, r); err != nil {
 		return err
 	}
 	return putJSON(ctx, s, recordPrefix+r.ID, r)
+}
+
+// ReserveActive writes the quota index entry of a credential about to be issued, so that
+// a concurrent issuance counts it before its record exists.
+func ReserveActive(ctx context.Context, s logical.Storage, r *Record) error {
+	entry := ActiveEntry{Task: r.Task, EntityID: r.EntityID, ExpiresAt: r.ExpiresAt}
+	return putJSON(ctx, s, activePrefix+r.Role+"/"+r.ID, entry)
+}
+
+// ReleaseActive removes the quota index entry of a credential that was not issued.
+func ReleaseActive(ctx context.Context, s logical.Storage, r *Record) error {
+	key := activePrefix + r.Role + "/" + r.ID
+	if err := s.Delete(ctx, key); err != nil {
+		return fmt.Errorf("removing %s: %w", key, err)
+	}
+	return nil
 }
 
 // DeleteRecord removes a record and its indexes.

@@ -11,7 +11,8 @@ import (
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/backend/intent"
 )
 
-const rolePrefix = "roles/"
+// RolePrefix is where roles are stored (roles/<name>).
+const RolePrefix = "roles/"
 
 // Drift actions a role may take on serious drift.
 const (
@@ -93,7 +94,7 @@ func ValidRoleName(name string) error {
 
 func GetRole(ctx context.Context, s logical.Storage, name string) (*Role, error) {
 	var r Role
-	found, err := getJSON(ctx, s, rolePrefix+name, &r)
+	found, err := getJSON(ctx, s, RolePrefix+name, &r)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -101,13 +102,13 @@ func GetRole(ctx context.Context, s logical.Storage, name string) (*Role, error)
 }
 
 func PutRole(ctx context.Context, s logical.Storage, r *Role) error {
-	return putJSON(ctx, s, rolePrefix+r.Name, r)
+	return putJSON(ctx, s, RolePrefix+r.Name, r)
 }
 
 func DeleteRole(ctx context.Context, s logical.Storage, name string) error {
-	return s.Delete(ctx, rolePrefix+name)
+	return s.Delete(ctx, RolePrefix+name)
 }
 
 func ListRoles(ctx context.Context, s logical.Storage) ([]string, error) {
-	return s.List(ctx, rolePrefix)
+	return s.List(ctx, RolePrefix)
 }

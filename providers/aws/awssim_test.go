@@ -368,13 +368,12 @@ func TestSimThrottlingAndErrors(t *testing.T) {
 	}
 	e.sim.ClearFaults()
 	// Bad root credentials: a clear error without the secret.
-	cfg, _, _ := aws.LoadConfig(ctx, e.s)
-	cfg.SecretKey = "wrong-secret-wrong-secret-000"
-	if err := aws.SaveConfig(ctx, e.s, cfg); err != nil {
+	const wrongSecret = "wrong-secret-wrong-secret-000"
+	if _, err := e.p.UpdateConfig(ctx, e.s, func(cfg *aws.Config, _ bool) error { cfg.SecretKey = wrongSecret; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.p.Issue(ctx, e.s, e.request("c-badroot"))
-	if err == nil || strings.Contains(err.Error(), cfg.SecretKey) || !strings.Contains(err.Error(), "root credentials") {
+	if err == nil || strings.Contains(err.Error(), wrongSecret) || !strings.Contains(err.Error(), "root credentials") {
 		t.Errorf("bad root key: %v", err)
 	}
 }

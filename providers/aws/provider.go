@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/internal/gencache"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 )
 
@@ -56,11 +57,16 @@ type Provider struct {
 	rotateMu    sync.Mutex
 
 	posture postureCache
+	// config caches config/aws: every write goes through this provider (UpdateConfig,
+	// RemoveConfig, rotation), which forgets it; Invalidate covers replicated writes.
+	config gencache.Cache[struct{}, Config]
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Periodic = (*Provider)(nil)
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.Periodic     = (*Provider)(nil)
+	_ providers.Invalidator  = (*Provider)(nil)
+	_ providers.RollbackFree = (*Provider)(nil)
 )
 
 // Option configures a Provider.
@@ -111,9 +117,30 @@ func New(clock func() time.Time, clients ClientFactory, opts ...Option) *Provide
 // Name returns "aws".
 func (p *Provider) Name() string { return Name }
 
+// loadConfig returns config/aws, from memory after the first read.
+func (p *Provider) loadConfig(ctx context.Context, s logical.Storage) (Config, bool, error) {
+	return p.config.Get(struct{}{}, func() (Config, bool, error) { return LoadConfig(ctx, s) })
+}
+
+// RollbackFree reports that assumed_role credentials need no WAL: AssumeRole creates the
+// session atomically, and keys the engine drops undelivered are usable by no one (the
+// builtin aws engine writes none for STS either). iam_user credentials keep the WAL: a
+// crash can leave a user behind.
+func (p *Provider) RollbackFree(role providers.RoleInfo) bool {
+	ct, err := checkCredentialType(role.CredentialType)
+	return err == nil && ct == CredentialTypeAssumedRole
+}
+
+// Invalidate forgets the cached configuration when Vault reports config/aws changed.
+func (p *Provider) Invalidate(key string) {
+	if key == ConfigPath {
+		p.config.Reset()
+	}
+}
+
 // clients loads config/aws and returns it with the clients of its revision.
 func (p *Provider) clients(ctx context.Context, s logical.Storage) (Config, *Clients, error) {
-	cfg, found, err := LoadConfig(ctx, s)
+	cfg, found, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -229,7 +256,7 @@ func (p *Provider) Revoke(ctx context.Context, s logical.Storage, req providers.
 // deleting the roles' revocation policies) and finishes or undoes an interrupted root
 // key rotation.
 func (p *Provider) Periodic(ctx context.Context, s logical.Storage) error {
-	cfg, found, err := LoadConfig(ctx, s)
+	cfg, found, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return err
 	}

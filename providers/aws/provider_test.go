@@ -188,7 +188,7 @@ func TestIssueSessionLimits(t *testing.T) {
 	}
 	// Not configured.
 	empty := &logical.InmemStorage{}
-	if _, err := e.p.Issue(ctx, empty, e.sessionRequest("c-5")); !errors.Is(err, providers.ErrNotConfigured) {
+	if _, err := New(e.p.clock, e.p.factory).Issue(ctx, empty, e.sessionRequest("c-5")); !errors.Is(err, providers.ErrNotConfigured) {
 		t.Errorf("unconfigured: %v", err)
 	}
 	// AWS errors are described without secrets.
@@ -213,9 +213,7 @@ func TestClientsCachedPerRevision(t *testing.T) {
 	if builds != 1 {
 		t.Errorf("clients built %d times for one config, want 1", builds)
 	}
-	cfg, _, _ := LoadConfig(ctx, e.s)
-	cfg.MaxRetries = 5
-	if err := SaveConfig(ctx, e.s, cfg); err != nil {
+	if _, err := e.p.UpdateConfig(ctx, e.s, func(cfg *Config, _ bool) error { cfg.MaxRetries = 5; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.p.Issue(ctx, e.s, e.sessionRequest("c-cache2")); err != nil {
@@ -351,7 +349,9 @@ func TestRevokeSessionUnconfiguredAndBadRef(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.p.Revoke(ctx, &logical.InmemStorage{}, revokeReq("c-x", got, e.now, e.now)); !errors.Is(err, providers.ErrNotConfigured) {
+	// A provider serves one mount's storage; one whose storage has no config/aws cannot revoke.
+	unconfigured := New(e.p.clock, e.p.factory)
+	if err := unconfigured.Revoke(ctx, &logical.InmemStorage{}, revokeReq("c-x", got, e.now, e.now)); !errors.Is(err, providers.ErrNotConfigured) {
 		t.Errorf("revoke without config = %v, want ErrNotConfigured (the session still works)", err)
 	}
 	bad := map[string]string{}

@@ -142,7 +142,7 @@ func (p *Provider) finishRotation(ctx context.Context, s logical.Storage, cfg Co
 		}
 		cfg.AccessKey, cfg.SecretKey = rec.NewAccessKeyID, rec.NewSecretKey
 		cfg.WebIdentityToken = nil
-		if err := SaveConfig(ctx, s, cfg); err != nil {
+		if err := p.saveConfig(ctx, s, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -261,7 +261,7 @@ func (p *Provider) UpdateConfig(ctx context.Context, s logical.Storage, update f
 			}
 		}
 	}
-	if err := SaveConfig(ctx, s, cfg); err != nil {
+	if err := p.saveConfig(ctx, s, cfg); err != nil {
 		return nil, err
 	}
 	return warnings, nil
@@ -271,5 +271,12 @@ func (p *Provider) UpdateConfig(ctx context.Context, s logical.Storage, update f
 func (p *Provider) RemoveConfig(ctx context.Context, s logical.Storage) error {
 	p.rotateMu.Lock()
 	defer p.rotateMu.Unlock()
+	defer p.config.Reset()
 	return DeleteConfig(ctx, s)
+}
+
+// saveConfig stores the configuration and forgets the cached copy.
+func (p *Provider) saveConfig(ctx context.Context, s logical.Storage, cfg Config) error {
+	defer p.config.Reset()
+	return SaveConfig(ctx, s, cfg)
 }

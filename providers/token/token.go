@@ -50,8 +50,8 @@ func New(clock func() time.Time) *Provider {
 	return &Provider{clock: clock, rand: rand.Reader, keys: make(map[string]*parsedKey)}
 }
 
-// Stateless marks the token provider as creating nothing outside Vault storage.
-func (p *Provider) Stateless() {}
+// RollbackFree reports that a token needs no WAL: it creates nothing outside Vault storage.
+func (p *Provider) RollbackFree(providers.RoleInfo) bool { return true }
 
 // Name returns "token".
 func (p *Provider) Name() string { return Name }

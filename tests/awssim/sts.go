@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -182,15 +183,24 @@ func (s *Sim) roleByArn(arn string) *role {
 // against one budget, session tags against another (AWS reports either "Packed policy
 // consumes n% of allotted space" or "Packed size of session tags consumes n% of allotted
 // space"). It returns both percentages; the response carries the larger one.
+// packers reuse compressors: a flate.Writer allocates about a megabyte, which would
+// otherwise dominate the simulator's cost per AssumeRole.
+var packers = sync.Pool{New: func() any {
+	zw, _ := flate.NewWriter(io.Discard, flate.BestCompression)
+	return zw
+}}
+
 func packedSize(policy string, arns []string, tags []Tag) (policyPct, tagPct int) {
 	if policy != "" || len(arns) > 0 {
 		var b bytes.Buffer
-		zw, _ := flate.NewWriter(&b, flate.BestCompression)
+		zw := packers.Get().(*flate.Writer)
+		zw.Reset(&b)
 		io.WriteString(zw, minifyJSON(policy))
 		for _, a := range arns {
 			io.WriteString(zw, "\x00"+a)
 		}
 		zw.Close()
+		packers.Put(zw)
 		policyPct = int(math.Ceil(float64(b.Len()) * 100 / packedLimit))
 	}
 	n := 0

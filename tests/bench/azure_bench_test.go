@@ -318,10 +318,10 @@ path "azure/creds/`+azHCRole+`" { capabilities = ["read"] }
 
 	snap0 := takeAzSnapshot(sim)
 	rw0, tun0 := gw.rewrites.Load(), gw.tunnels.Load()
-	hIssue := runPhase("hashicorp issue", clients, duration, count, hcOp)
+	hIssue := runPhase(srv, "hashicorp issue", clients, duration, count, hcOp)
 	snap1 := takeAzSnapshot(sim)
 	rw1, tun1 := gw.rewrites.Load(), gw.tunnels.Load()
-	nIssue := runPhase("nhi issue", clients, duration, count, nhiOp)
+	nIssue := runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
 	snap2 := takeAzSnapshot(sim)
 
 	revokeOp := func(ids []string) func(c *api.Client) error {
@@ -338,10 +338,10 @@ path "azure/creds/`+azHCRole+`" { capabilities = ["read"] }
 	snap2p := takeAzSnapshot(sim) // after the probes
 	hIDs, nIDs := hcLeases.all(), nhiLeases.all()
 	tun2 := gw.tunnels.Load()
-	hRevoke := runPhase("hashicorp revoke", rootClients, duration, int64(len(hIDs)), revokeOp(hIDs))
+	hRevoke := runPhase(srv, "hashicorp revoke", rootClients, duration, int64(len(hIDs)), revokeOp(hIDs))
 	snap3 := takeAzSnapshot(sim)
 	tun3 := gw.tunnels.Load()
-	nRevoke := runPhase("nhi revoke", rootClients, duration, int64(len(nIDs)), revokeOp(nIDs))
+	nRevoke := runPhase(srv, "nhi revoke", rootClients, duration, int64(len(nIDs)), revokeOp(nIDs))
 	snap4 := takeAzSnapshot(sim)
 
 	hcAfter, nhiAfter := blobProbe(sim, firstHC.Load(), "after"), blobProbe(sim, firstNHI.Load(), "after")

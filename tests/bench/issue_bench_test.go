@@ -33,6 +33,7 @@ type phaseResult struct {
 	firstErr  error
 	elapsed   time.Duration
 	latencies []time.Duration
+	cpu       cpuUse
 }
 
 func (r phaseResult) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }
@@ -48,13 +49,22 @@ func (r phaseResult) percentile(p float64) time.Duration {
 func (r phaseResult) String() string {
 	return fmt.Sprintf("%-16s %7d ok %4d errors in %6.2fs = %8.1f/s   p50 %6.2fms  p99 %6.2fms",
 		r.name, r.ops, r.errors, r.elapsed.Seconds(), r.rate(),
-		float64(r.percentile(0.50).Microseconds())/1000, float64(r.percentile(0.99).Microseconds())/1000)
+		float64(r.percentile(0.50).Microseconds())/1000, float64(r.percentile(0.99).Microseconds())/1000) +
+		r.cpuLine()
+}
+
+func (r phaseResult) cpuLine() string {
+	if line := r.cpu.perOp(r.ops); line != "" {
+		return "\n" + strings.Repeat(" ", 17) + line
+	}
+	return ""
 }
 
 // runPhase runs op from `clients` goroutines, each with its own API client (and so its
 // own connections), for duration or until count operations in total have been started,
 // whichever comes first.
-func runPhase(name string, clients []*api.Client, duration time.Duration, count int64, op func(c *api.Client) error) phaseResult {
+func runPhase(srv *vaulttest.Server, name string, clients []*api.Client, duration time.Duration, count int64, op func(c *api.Client) error) phaseResult {
+	cpuBefore := sampleCPU(srv)
 	var ops, errs, started atomic.Int64
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, len(clients))
@@ -87,6 +97,7 @@ func runPhase(name string, clients []*api.Client, duration time.Duration, count 
 	}
 	wg.Wait()
 	r := phaseResult{name: name, ops: ops.Load(), errors: errs.Load(), elapsed: time.Since(begin)}
+	r.cpu = sampleCPU(srv).sub(cpuBefore)
 	if v := firstErr.Load(); v != nil {
 		r.firstErr = v.(error)
 	}
@@ -227,8 +238,8 @@ path "secret/data/bench" { capabilities = ["read"] }
 		}
 	}
 
-	kv := runPhase("kv-v2 read", clients, duration, count, kvOp)
-	issued := runPhase("nhi issue", clients, duration, count, issueOp)
+	kv := runPhase(srv, "kv-v2 read", clients, duration, count, kvOp)
+	issued := runPhase(srv, "nhi issue", clients, duration, count, issueOp)
 
 	// Leases: revoke everything the run issued.
 	revokeStart := time.Now()
