@@ -37,6 +37,8 @@ type fakeAWS struct {
 	// packedLimit, when >0, refuses sessions whose policy is longer (PackedPolicyTooLarge).
 	packedLimit int
 	seq         int
+	// beforePutRolePolicy, when set, runs before each PutRolePolicy (without f.mu held).
+	beforePutRolePolicy func()
 }
 
 type fakeRole struct {
@@ -251,6 +253,9 @@ func compactLen(doc string) int {
 }
 
 func (c *fakeIAM) PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
+	if hook := c.f.beforePutRolePolicy; hook != nil {
+		hook()
+	}
 	defer c.f.mu.Unlock()
 	if _, err := c.begin(ctx, "PutRolePolicy"); err != nil {
 		return nil, err

@@ -52,9 +52,10 @@ type Provider struct {
 	keyWait    time.Duration
 	rotateWait time.Duration
 
-	roleLocksMu sync.Mutex
-	roleLocks   map[string]*sync.Mutex
-	rotateMu    sync.Mutex
+	roleLocksMu       sync.Mutex
+	roleLocks         map[string]*sync.Mutex
+	revocationBatches revocationBatches
+	rotateMu          sync.Mutex
 
 	posture postureCache
 	// config caches config/aws: every write goes through this provider (UpdateConfig,

@@ -201,23 +201,42 @@ func (p *Provider) revokeSession(ctx context.Context, s logical.Storage, req pro
 		return err
 	}
 	key := revocationKey(account, roleName)
+	batch := p.revocationBatches.join(key, revokedSession{
+		UserID: userID, CredentialID: req.CredentialID, IssuedAt: req.IssuedAt.UTC(), STSExpiration: stsExp.UTC(),
+	})
 	lock := p.roleLock(key)
 	lock.Lock()
 	defer lock.Unlock()
+	// The first member of the batch to get the role's lock writes the whole batch; the
+	// others find it written and share its outcome.
+	p.revocationBatches.seal(key, batch)
+	if !batch.written {
+		batch.err = p.denySessions(ctx, s, cl, key, ref[refRoleARN], roleName, batch.members, req.Now)
+		batch.written = true
+	}
+	return batch.err
+}
 
+// denySessions adds the sessions not yet denied to the role's revocation policy: one
+// read of the stored state, at most one IAM policy write.
+func (p *Provider) denySessions(ctx context.Context, s logical.Storage, cl *Clients, key, roleARN, roleName string, sessions []revokedSession, now time.Time) error {
 	st, err := loadRevocations(ctx, s, key)
 	if err != nil {
 		return err
 	}
-	st.RoleARN = ref[refRoleARN]
-	st.prune(req.Now)
-	if st.covers(userID, req.IssuedAt) {
+	st.RoleARN = roleARN
+	st.prune(now)
+	added := false
+	for _, session := range sessions {
+		if !st.covers(session.UserID, session.IssuedAt) {
+			st.Entries = append(st.Entries, session)
+			added = true
+		}
+	}
+	if !added {
 		return nil
 	}
-	st.Entries = append(st.Entries, revokedSession{
-		UserID: userID, CredentialID: req.CredentialID, IssuedAt: req.IssuedAt.UTC(), STSExpiration: stsExp.UTC(),
-	})
-	if err := p.writeRevocationPolicy(ctx, cl.IAM, roleName, st, req.Now); err != nil {
+	if err := p.writeRevocationPolicy(ctx, cl.IAM, roleName, st, now); err != nil {
 		if isNoSuchEntity(err) {
 			// The role is gone, and with it every session of it: nothing left to deny.
 			return s.Delete(ctx, key)
