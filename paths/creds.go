@@ -86,13 +86,17 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 			return errorResponse(err)
 		}
 	}
+	// The mount's lease limit and the caller's identity are two calls into Vault; they
+	// need not wait for each other.
+	maxLeaseTTLs := make(chan time.Duration, 1)
+	go func() { maxLeaseTTLs <- h.deps.System().MaxLeaseTTL() }()
 	caller, entityName, err := h.deps.callerOf(req, len(role.BoundGroupNames) > 0)
+	maxLeaseTTL := <-maxLeaseTTLs
 	if err != nil {
 		return nil, err
 	}
 
 	now := h.deps.now()
-	maxLeaseTTL := h.deps.System().MaxLeaseTTL()
 	decision, err := intent.Evaluate(policy, intentReq, caller, now, maxLeaseTTL)
 	if err != nil {
 		return errorResponse(err)
@@ -161,7 +165,7 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 		return nil, err
 	}
 	record.Ref = issued.Ref
-	if err := h.storeIssued(ctx, req.Storage, record, quotaReserved); err != nil {
+	if err := store.PutIssued(ctx, req.Storage, record, quotaReserved); err != nil {
 		if rollbackFree {
 			h.markUndelivered(ctx, req.Storage, record)
 		}
@@ -175,14 +179,6 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 		return nil, fmt.Errorf("removing WAL entry: %w", err)
 	}
 	return issued, nil
-}
-
-// storeIssued writes the record of an issued credential and registers it for collection.
-func (h *credsHandler) storeIssued(ctx context.Context, s logical.Storage, record *store.Record, quotaReserved bool) error {
-	if err := store.PutIssued(ctx, s, record, quotaReserved); err != nil {
-		return err
-	}
-	return store.RegisterCollectTarget(ctx, s, record)
 }
 
 // markUndelivered records that a rollback-free credential never reached its caller, so it

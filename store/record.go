@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -138,17 +140,29 @@ func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	return putJSON(ctx, s, recordPrefix+r.ID, r)
 }
 
-// PutIssued writes the record of a credential just issued, with its quota index entry
-// (unless ReserveActive wrote it already) and its provider key ids. An active record needs
-// no retention entry: the sweep keeps active records anyway, and the lease's revocation
-// (PutRecord) adds it when the credential ends. Issuance pays one storage write fewer.
+// PutIssued writes the record of a credential just issued with everything that finds
+// it: its quota index entry (unless ReserveActive wrote it already), its provider key ids
+// and, for credentials with a provider key, its collection target. Those writes are
+// independent and go to Vault concurrently; the record follows once all have succeeded,
+// so a record never exists without them. An active record needs no retention entry: the
+// sweep keeps active records anyway, and revocation (PutRecord) adds it when the
+// credential ends.
 func PutIssued(ctx context.Context, s logical.Storage, r *Record, quotaReserved bool) error {
-	if !quotaReserved {
-		if err := ReserveActive(ctx, s, r); err != nil {
-			return err
-		}
+	writes := []func() error{
+		func() error { return putKeyIndex(ctx, s, r) },
+		func() error { return RegisterCollectTarget(ctx, s, r) },
 	}
-	if err := putKeyIndex(ctx, s, r); err != nil {
+	if !quotaReserved {
+		writes = append(writes, func() error { return ReserveActive(ctx, s, r) })
+	}
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, write := range writes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = write() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	return putJSON(ctx, s, recordPrefix+r.ID, r)
