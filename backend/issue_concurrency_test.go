@@ -210,3 +210,29 @@ func TestRollbackFreeIssuanceSkipsTheWALAndMarksUndeliveredCredentials(t *testin
 	}
 	e.mustOK(e.write("creds/r", issueData(nil)))
 }
+
+// Roles without a quota keep no quota index; a quota added later counts what is issued
+// from then on and says so.
+func TestQuotaAddedLaterCountsCredentialsIssuedFromThenOn(t *testing.T) {
+	e := newEnv(t)
+	e.mustOK(e.write("roles/r", reportsRole(nil)))
+	e.mustOK(e.write("creds/r", issueData(nil)))
+	if keys, err := e.storage.List(t0ctx(), "active/"); err != nil || len(keys) != 0 {
+		t.Fatalf("quota index of a role without a quota: %v (%v)", keys, err)
+	}
+	resp := e.mustOK(e.write("roles/r", map[string]any{"max_active_per_task": 1}))
+	if resp == nil || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "from now on") {
+		t.Fatalf("adding a quota: warnings %v, want one saying what it counts", resp)
+	}
+	first := e.mustOK(e.write("creds/r", issueData(nil)))
+	if r := e.write("creds/r", issueData(nil)); r.status != http.StatusForbidden {
+		t.Fatalf("second credential under max_active_per_task=1: status %d", r.status)
+	}
+	if err := e.revokeLease(first); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := e.storage.List(t0ctx(), "active/r/"); len(keys) != 0 {
+		t.Errorf("quota index after revocation: %v", keys)
+	}
+	e.mustOK(e.write("creds/r", issueData(nil)))
+}

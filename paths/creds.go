@@ -106,15 +106,16 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 	if record.ID, err = store.NewCredentialID(); err != nil {
 		return nil, err
 	}
-	reserved := hasQuotas(policy)
-	if reserved {
+	// Only roles with a quota keep a quota index: a quota added later counts the
+	// credentials issued from then on (the earlier ones end within the role's max_ttl).
+	if hasQuotas(policy) {
 		if err := h.reserveQuota(ctx, req.Storage, policy, decision, caller, record); err != nil {
 			return errorResponse(err)
 		}
 	}
-	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL, reserved)
+	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL)
 	if err != nil {
-		if reserved {
+		if record.QuotaCounted {
 			// The reservation must not hold a quota place for a credential that does not exist.
 			if rerr := store.ReleaseActive(ctx, req.Storage, record); rerr != nil {
 				h.deps.Logger().Warn("releasing a quota reservation failed; it lapses at the credential's expiry",
@@ -131,7 +132,7 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 // If anything fails in between, the entry stays and rollback revokes what was created.
 // Credentials the provider reports as rollback-free (nothing to undo if they are never
 // delivered) skip the entry; a failure after their record is stored marks it rolled back.
-func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string, maxLeaseTTL time.Duration, quotaReserved bool) (*providers.Issued, error) {
+func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, provider providers.Provider, role *store.Role, record *store.Record, caller intent.Caller, publicKey string, maxLeaseTTL time.Duration) (*providers.Issued, error) {
 	info := roleInfo(role)
 	rf, ok := provider.(providers.RollbackFree)
 	rollbackFree := ok && rf.RollbackFree(info)
@@ -165,7 +166,7 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 		return nil, err
 	}
 	record.Ref = issued.Ref
-	if err := store.PutIssued(ctx, req.Storage, record, quotaReserved); err != nil {
+	if err := store.PutIssued(ctx, req.Storage, record); err != nil {
 		if rollbackFree {
 			h.markUndelivered(ctx, req.Storage, record)
 		}
@@ -182,8 +183,9 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 }
 
 // markUndelivered records that a rollback-free credential never reached its caller, so it
-// neither counts against quotas nor reads as active. If storage fails here too, the record
-// reads as expired at its expiry and is swept with the rest.
+// neither counts against quotas nor reads as active, and is swept after retention. If
+// storage fails here too, the record (if it was stored at all) reads as active until its
+// expiry and, having no lease to end it, stays: a few hundred bytes, logged below.
 func (h *credsHandler) markUndelivered(ctx context.Context, s logical.Storage, record *store.Record) {
 	record.Status = store.StatusRolledBack
 	record.RevokedAt = h.deps.now()

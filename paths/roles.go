@@ -68,8 +68,8 @@ func roleFields() map[string]*framework.FieldSchema {
 		"bound_cidrs":           {Type: framework.TypeCommaStringSlice, Description: "Networks requests must come from."},
 		"ttl":                   {Type: framework.TypeDurationSecond, Description: "Default credential lifetime (default 5m)."},
 		"max_ttl":               {Type: framework.TypeDurationSecond, Description: "Longest credential lifetime (default 1h)."},
-		"max_active_per_task":   {Type: framework.TypeInt, Description: "Most active credentials per task; 0 means unlimited."},
-		"max_active_per_entity": {Type: framework.TypeInt, Description: "Most active credentials per entity; 0 means unlimited."},
+		"max_active_per_task":   {Type: framework.TypeInt, Description: "Most active credentials per task; 0 means unlimited. Counts credentials issued while the role has a quota."},
+		"max_active_per_entity": {Type: framework.TypeInt, Description: "Most active credentials per entity; 0 means unlimited. Counts credentials issued while the role has a quota."},
 		"drift_action":          {Type: framework.TypeString, Description: "record (default) or revoke on a high or critical drift finding."},
 	}
 	for name, field := range providerRoleFields {
@@ -125,6 +125,7 @@ func (h *roleHandler) write(ctx context.Context, req *logical.Request, data *fra
 	if err != nil {
 		return nil, err
 	}
+	existed := role != nil
 	if role == nil {
 		role = &store.Role{Name: name, Provider: "token", DriftAction: store.DriftActionRecord}
 	}
@@ -148,8 +149,15 @@ func (h *roleHandler) write(ctx context.Context, req *logical.Request, data *fra
 	if err := h.deps.rolePut(ctx, req.Storage, &updated); err != nil {
 		return nil, err
 	}
+	if existed && !roleHasQuotas(role) && roleHasQuotas(&updated) {
+		resp := &logical.Response{}
+		resp.AddWarning(fmt.Sprintf("the quota counts credentials issued from now on; those issued earlier end within the role's max_ttl (%s)", updated.MaxTTL))
+		return resp, nil
+	}
 	return nil, nil
 }
+
+func roleHasQuotas(r *store.Role) bool { return r.MaxActivePerTask > 0 || r.MaxActivePerEntity > 0 }
 
 // applyRoleFields copies the fields present in the request onto role.
 func applyRoleFields(role *store.Role, data *framework.FieldData) error {

@@ -63,6 +63,10 @@ type Record struct {
 	Status       string    `json:"status"`
 	RevokedAt    time.Time `json:"revoked_at,omitempty"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
+
+	// QuotaCounted is set when the credential holds a place in its role's quota index
+	// (the role had a quota when it was issued); only then is there an entry to keep.
+	QuotaCounted bool `json:"quota_counted,omitempty"`
 }
 
 // StatusAt is the status as of now: an active record past its expiry is expired even
@@ -119,19 +123,23 @@ func GetRecord(ctx context.Context, s logical.Storage, id string) (*Record, erro
 }
 
 // PutRecord writes a record whose status or expiry changed and keeps its indexes in step:
-// an active credential is in the quota index; one that ended leaves it and enters the
-// retention index, which the sweep reads. The record is written last, so it never exists
-// without the index its status calls for.
+// a credential counted by a quota stays in the quota index while active; one that ended
+// leaves it and enters the retention index, which the sweep reads. The record is written
+// last, so it never exists without the index its status calls for.
 func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	activeKey := activePrefix + r.Role + "/" + r.ID
 	if r.Status == StatusActive {
-		entry := ActiveEntry{Task: r.Task, EntityID: r.EntityID, ExpiresAt: r.ExpiresAt}
-		if err := putJSON(ctx, s, activeKey, entry); err != nil {
-			return err
+		if r.QuotaCounted {
+			entry := ActiveEntry{Task: r.Task, EntityID: r.EntityID, ExpiresAt: r.ExpiresAt}
+			if err := putJSON(ctx, s, activeKey, entry); err != nil {
+				return err
+			}
 		}
 	} else {
-		if err := s.Delete(ctx, activeKey); err != nil {
-			return fmt.Errorf("removing %s: %w", activeKey, err)
+		if r.QuotaCounted {
+			if err := s.Delete(ctx, activeKey); err != nil {
+				return fmt.Errorf("removing %s: %w", activeKey, err)
+			}
 		}
 		if err := s.Put(ctx, &logical.StorageEntry{Key: expiryKey(r.ExpiresAt, r.ID)}); err != nil {
 			return fmt.Errorf("indexing expiry of %s: %w", r.ID, err)
@@ -141,19 +149,18 @@ func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 }
 
 // PutIssued writes the record of a credential just issued with everything that finds
-// it: its quota index entry (unless ReserveActive wrote it already), its provider key ids
-// and, for credentials with a provider key, its collection target. Those writes are
-// independent and go to Vault concurrently; the record follows once all have succeeded,
-// so a record never exists without them. An active record needs no retention entry: the
-// sweep keeps active records anyway, and revocation (PutRecord) adds it when the
-// credential ends.
-func PutIssued(ctx context.Context, s logical.Storage, r *Record, quotaReserved bool) error {
+// it: its provider key ids and, for credentials with a provider key, its collection
+// target (a quota's place was reserved before issuance, by ReserveActive). The writes are
+// independent and go to Vault concurrently: until PutIssued returns the credential has
+// not been delivered, and if any write fails the caller marks the record rolled back
+// (or the WAL rollback does), so a record briefly without its indexes is never one that
+// someone holds. An active record needs no retention entry: the sweep keeps active
+// records anyway, and revocation (PutRecord) adds it when the credential ends.
+func PutIssued(ctx context.Context, s logical.Storage, r *Record) error {
 	writes := []func() error{
 		func() error { return putKeyIndex(ctx, s, r) },
 		func() error { return RegisterCollectTarget(ctx, s, r) },
-	}
-	if !quotaReserved {
-		writes = append(writes, func() error { return ReserveActive(ctx, s, r) })
+		func() error { return putJSON(ctx, s, recordPrefix+r.ID, r) },
 	}
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
@@ -162,15 +169,13 @@ func PutIssued(ctx context.Context, s logical.Storage, r *Record, quotaReserved 
 		go func() { defer wg.Done(); errs[i] = write() }()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return putJSON(ctx, s, recordPrefix+r.ID, r)
+	return errors.Join(errs...)
 }
 
 // ReserveActive writes the quota index entry of a credential about to be issued, so that
-// a concurrent issuance counts it before its record exists.
+// a concurrent issuance counts it before its record exists, and marks the record counted.
 func ReserveActive(ctx context.Context, s logical.Storage, r *Record) error {
+	r.QuotaCounted = true
 	entry := ActiveEntry{Task: r.Task, EntityID: r.EntityID, ExpiresAt: r.ExpiresAt}
 	return putJSON(ctx, s, activePrefix+r.Role+"/"+r.ID, entry)
 }

@@ -6,7 +6,9 @@ package bench
 //
 // Phases, each with NHI_BENCH_CLIENTS clients (default 8), each bounded by
 // NHI_BENCH_DURATION (default 10s) or NHI_BENCH_COUNT operations:
-//  1. builtin issuance: read aws/sts/etl (credential_type=assumed_role);
+//  1. builtin issuance: read aws/sts/etl (credential_type=assumed_role), then the ceiling
+//     plugin (tests/bench/ceilingplugin: an external plugin doing one AssumeRole and
+//     nothing else, the most any external plugin can reach);
 //  2. nhi issuance: read nhi/creds/<role> with the intent as query parameters (the verb
 //     the builtin engine is read with), then the same intent written as a body;
 //  3. revocation of the leases each engine issued (warm-up included), one
@@ -25,6 +27,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -47,6 +51,7 @@ const (
 	awsBuiltinRole   = "etl"       // builtin role
 	awsSimRoleName   = "etl"       // the IAM role both engines assume
 	awsRevocationPol = "nhi-revoked-sessions"
+	awsCeilingPlugin = "nhi-bench-ceiling" // tests/bench/ceilingplugin
 
 	awsSimTrust    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
 	awsSimAllowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
@@ -144,7 +149,19 @@ func TestAWSIssueThroughput(t *testing.T) {
 	sim.PutObject("a", "b/seed.txt", []byte("seed"))
 	keyID, secretKey := sim.RootCredentials()
 
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{Dir: t.TempDir(), LogLevel: "warn"})
+	ceilingBin, err := buildCeilingPlugin(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{
+		Dir: t.TempDir(), LogLevel: "warn",
+		Plugins: []vaulttest.ExtraPlugin{{Name: awsCeilingPlugin, Path: ceilingBin}},
+		Env: []string{
+			"NHI_CEILING_STS_ENDPOINT=" + sim.URL(), "NHI_CEILING_ACCESS_KEY=" + keyID,
+			"NHI_CEILING_SECRET_KEY=" + secretKey, "NHI_CEILING_ROLE_ARN=" + roleARN,
+			"NHI_CEILING_POLICY=" + awsBuiltinPolicy,
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +191,9 @@ func TestAWSIssueThroughput(t *testing.T) {
 	if _, err := root.Logical().Write("nhi/config/drift", map[string]any{"collector_interval": 0}); err != nil {
 		t.Fatalf("nhi/config/drift: %v", err)
 	}
+	if err := root.Sys().Mount("ceiling", &api.MountInput{Type: awsCeilingPlugin}); err != nil {
+		t.Fatalf("enabling the ceiling plugin: %v", err)
+	}
 	if err := root.Sys().Mount("aws", &api.MountInput{Type: "aws"}); err != nil {
 		t.Fatalf("enabling the builtin aws engine: %v", err)
 	}
@@ -201,6 +221,7 @@ func TestAWSIssueThroughput(t *testing.T) {
 	if err := root.Sys().PutPolicy("nhi-workload", vaulttest.WorkloadPolicy+`
 path "aws/sts/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
+path "ceiling/creds" { capabilities = ["read"] }
 `); err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +280,16 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 		"sensitivity":  "internal",
 		"ttl":          "15m",
 	}
+	ceilingOp := func(c *api.Client) error {
+		s, err := c.Logical().Read("ceiling/creds")
+		if err != nil {
+			return err
+		}
+		if s == nil || s.LeaseID == "" || s.Data["session_token"] == nil {
+			return fmt.Errorf("ceiling plugin returned no STS credential")
+		}
+		return nil
+	}
 	// The same intent as query parameters: `vault read nhi/creds/...`, the HTTP verb the
 	// builtin engine is read with.
 	intentQuery := map[string][]string{
@@ -296,11 +327,15 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 		if err := nhiWriteOp(c); err != nil {
 			t.Fatalf("nhi issuance (write) warm-up: %v", err)
 		}
+		if err := ceilingOp(c); err != nil {
+			t.Fatalf("ceiling plugin warm-up: %v", err)
+		}
 	}
 	warmBuiltin, warmNHI := len(builtinLeases.all()), len(nhiLeases.all())
 
 	snap0 := takeSimSnapshot(sim)
 	bIssue := runPhase(srv, "builtin issue", clients, duration, count, builtinOp)
+	cIssue := runPhase(srv, "ceiling issue", clients, duration, count, ceilingOp)
 	snap1 := takeSimSnapshot(sim)
 	nIssue := runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
 	snap2 := takeSimSnapshot(sim)
@@ -329,10 +364,11 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 	// 4. Issuance again, with a regional STS endpoint's latency added to every AssumeRole
 	// in the simulator: the same engines when the cloud, not the CPU, sets the pace.
 	latency := awsBenchLatency(t)
-	var bLatent, nLatent phaseResult
+	var bLatent, cLatent, nLatent phaseResult
 	if latency > 0 {
 		sim.InjectFault(awssim.FaultSpec{Service: "sts", Operation: "AssumeRole", Kind: awssim.FaultLatency, Latency: latency})
 		bLatent = runPhase(srv, "builtin issue", clients, duration, count, builtinOp)
+		cLatent = runPhase(srv, "ceiling issue", clients, duration, count, ceilingOp)
 		nLatent = runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
 		sim.ClearFaults()
 	}
@@ -356,11 +392,16 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 	fmt.Fprintf(&b, "=== (%s, %d clients, %s, GOMAXPROCS=%d, NumCPU=%d)\n",
 		strings.TrimSpace(version), nClients, phaseSpec(duration, count), runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintln(&b, bIssue)
+	fmt.Fprintln(&b, cIssue)
 	fmt.Fprintln(&b, nIssue)
 	fmt.Fprintln(&b, nWrite)
 	if bIssue.rate() > 0 {
 		fmt.Fprintf(&b, "ratio nhi/builtin issuance   = %.3f (both read; nhi with the intent as query parameters)\n", nIssue.rate()/bIssue.rate())
 		fmt.Fprintf(&b, "ratio nhi write/builtin read = %.3f (a write costs Vault an extra existence-check call into the plugin)\n", nWrite.rate()/bIssue.rate())
+		fmt.Fprintf(&b, "ratio ceiling/builtin        = %.3f (the most any external plugin reaches: one AssumeRole, no call into Vault)\n", cIssue.rate()/bIssue.rate())
+		if cIssue.rate() > 0 {
+			fmt.Fprintf(&b, "ratio nhi/ceiling            = %.3f (what nhi's checks and records cost beyond the plugin boundary)\n", nIssue.rate()/cIssue.rate())
+		}
 	}
 	fmt.Fprintln(&b, bRevoke)
 	fmt.Fprintln(&b, nRevoke)
@@ -392,16 +433,18 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 	if latency > 0 {
 		fmt.Fprintf(&b, "with %s added to every sts:AssumeRole in the simulator (NHI_BENCH_AWS_LATENCY):\n", latency)
 		fmt.Fprintln(&b, bLatent)
+		fmt.Fprintln(&b, cLatent)
 		fmt.Fprintln(&b, nLatent)
 		if bLatent.rate() > 0 {
-			fmt.Fprintf(&b, "ratio nhi/builtin issuance with STS latency = %.3f\n", nLatent.rate()/bLatent.rate())
+			fmt.Fprintf(&b, "ratio nhi/builtin issuance with STS latency = %.3f (ceiling/builtin %.3f)\n",
+				nLatent.rate()/bLatent.rate(), cLatent.rate()/bLatent.rate())
 		}
 	}
 	fmt.Print(b.String())
 
-	checked := []phaseResult{bIssue, nIssue, nWrite, bRevoke, nRevoke}
+	checked := []phaseResult{bIssue, cIssue, nIssue, nWrite, bRevoke, nRevoke}
 	if latency > 0 {
-		checked = append(checked, bLatent, nLatent)
+		checked = append(checked, bLatent, cLatent, nLatent)
 	}
 	for _, r := range checked {
 		if r.errors > 0 {
@@ -411,6 +454,16 @@ path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 			t.Errorf("%s: no successful operation", r.name)
 		}
 	}
+}
+
+// buildCeilingPlugin builds tests/bench/ceilingplugin into dir.
+func buildCeilingPlugin(dir string) (string, error) {
+	bin := filepath.Join(dir, awsCeilingPlugin)
+	cmd := exec.Command("go", "build", "-o", bin, "./ceilingplugin")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the ceiling plugin: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // awsBenchLatency is NHI_BENCH_AWS_LATENCY (default 50ms, "0" skips those phases): what
