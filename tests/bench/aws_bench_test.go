@@ -336,6 +336,7 @@ path "ceiling/creds" { capabilities = ["read"] }
 
 	snap0 := takeSimSnapshot(sim)
 	bIssue := runPhase(srv, "builtin issue", clients, duration, count, builtinOp)
+	snapB := takeSimSnapshot(sim)
 	cIssue := runPhase(srv, "ceiling issue", clients, duration, count, ceilingOp)
 	snap1 := takeSimSnapshot(sim)
 	nIssue := runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
@@ -423,7 +424,8 @@ path "ceiling/creds" { capabilities = ["read"] }
 	fmt.Fprintln(&b, "      revoke denies the session in an inline policy on the role (IAM calls below).")
 	fmt.Fprintf(&b, "first warm-up credential of each engine, GetObject a/b/seed.txt: before revocation: %s; after: %s\n", probeBefore, probeAfter)
 	fmt.Fprintln(&b, "simulator calls (sim.OperationCount deltas, probes excluded):")
-	fmt.Fprintf(&b, "  builtin issue:  %s\n", describeSimCalls(snap0, snap1, bIssue.ops))
+	fmt.Fprintf(&b, "  builtin issue:  %s\n", describeSimCalls(snap0, snapB, bIssue.ops))
+	fmt.Fprintf(&b, "  ceiling issue:  %s\n", describeSimCalls(snapB, snap1, cIssue.ops))
 	fmt.Fprintf(&b, "  nhi issue:      %s\n", describeSimCalls(snap1, snap2, nIssue.ops))
 	fmt.Fprintf(&b, "  builtin revoke: %s\n", describeSimCalls(snap2r, snap3, bRevoke.ops))
 	fmt.Fprintf(&b, "  nhi revoke:     %s\n", describeSimCalls(snap3, snap4, nRevoke.ops))
