@@ -17,6 +17,10 @@ package bench
 //     AssumeRole in the simulator, as a regional STS endpoint answers: the comparison
 //     when the cloud rather than this machine's two cores sets the pace.
 //
+// The issuance phases (1, 2 and 4) are interleaved: NHI_BENCH_ROUNDS rounds (default 3)
+// of every engine for its share of the duration, so that a slow spell of the shared
+// machine does not land on one engine only.
+//
 // Vault's builtin engine does not revoke STS credentials (its revoke is a no-op for
 // is_sts leases: "STS cleans up after itself"); this engine's revoke denies the session
 // in an inline policy on the assumed role. The simulator's per-operation counts show
@@ -334,14 +338,14 @@ path "ceiling/creds" { capabilities = ["read"] }
 	}
 	warmBuiltin, warmNHI := len(builtinLeases.all()), len(nhiLeases.all())
 
-	snap0 := takeSimSnapshot(sim)
-	bIssue := runPhase(srv, "builtin issue", clients, duration, count, builtinOp)
-	snapB := takeSimSnapshot(sim)
-	cIssue := runPhase(srv, "ceiling issue", clients, duration, count, ceilingOp)
-	snap1 := takeSimSnapshot(sim)
-	nIssue := runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
-	snap2 := takeSimSnapshot(sim)
-	nWrite := runPhase(srv, "nhi issue/write", clients, duration, count, nhiWriteOp)
+	issued, issueCalls := interleave(srv, sim, duration, count, []engineRun{
+		{"builtin issue", clients, builtinOp},
+		{"ceiling issue", clients, ceilingOp},
+		{"nhi issue", clients, nhiOp},
+		{"nhi issue/write", clients, nhiWriteOp},
+	})
+	bIssue, cIssue, nIssue, nWrite := issued[0], issued[1], issued[2], issued[3]
+	zero := simSnapshot{ops: map[string]int{}}
 
 	revokeOp := func(ids []string) func(c *api.Client) error {
 		var next atomic.Int64
@@ -370,9 +374,12 @@ path "ceiling/creds" { capabilities = ["read"] }
 	var bLatent, cLatent, nLatent phaseResult
 	if latency > 0 {
 		sim.InjectFault(awssim.FaultSpec{Service: "sts", Operation: "AssumeRole", Kind: awssim.FaultLatency, Latency: latency})
-		bLatent = runPhase(srv, "builtin issue", clients, duration, count, builtinOp)
-		cLatent = runPhase(srv, "ceiling issue", clients, duration, count, ceilingOp)
-		nLatent = runPhase(srv, "nhi issue", clients, duration, count, nhiOp)
+		latent, _ := interleave(srv, sim, duration, count, []engineRun{
+			{"builtin issue", clients, builtinOp},
+			{"ceiling issue", clients, ceilingOp},
+			{"nhi issue", clients, nhiOp},
+		})
+		bLatent, cLatent, nLatent = latent[0], latent[1], latent[2]
 		sim.ClearFaults()
 	}
 	probeAfter := fmt.Sprintf("builtin %s, nhi %s", s3Probe(sim, firstBuiltin.Load()), nhiAfter)
@@ -392,8 +399,8 @@ path "ceiling/creds" { capabilities = ["read"] }
 	version, _ := srv.CLI(ctx, "", "version")
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n=== AWS assumed_role benchmark: nhi vs Vault's builtin aws engine, same server, same simulator\n")
-	fmt.Fprintf(&b, "=== (%s, %d clients, %s, GOMAXPROCS=%d, NumCPU=%d)\n",
-		strings.TrimSpace(version), nClients, phaseSpec(duration, count), runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(&b, "=== (%s, %d clients, %s, issuance interleaved in %d rounds, GOMAXPROCS=%d, NumCPU=%d)\n",
+		strings.TrimSpace(version), nClients, phaseSpec(duration, count), envInt("NHI_BENCH_ROUNDS", 3), runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintln(&b, bIssue)
 	fmt.Fprintln(&b, cIssue)
 	fmt.Fprintln(&b, nIssue)
@@ -424,9 +431,10 @@ path "ceiling/creds" { capabilities = ["read"] }
 	fmt.Fprintln(&b, "      revoke denies the session in an inline policy on the role (IAM calls below).")
 	fmt.Fprintf(&b, "first warm-up credential of each engine, GetObject a/b/seed.txt: before revocation: %s; after: %s\n", probeBefore, probeAfter)
 	fmt.Fprintln(&b, "simulator calls (sim.OperationCount deltas, probes excluded):")
-	fmt.Fprintf(&b, "  builtin issue:  %s\n", describeSimCalls(snap0, snapB, bIssue.ops))
-	fmt.Fprintf(&b, "  ceiling issue:  %s\n", describeSimCalls(snapB, snap1, cIssue.ops))
-	fmt.Fprintf(&b, "  nhi issue:      %s\n", describeSimCalls(snap1, snap2, nIssue.ops))
+	fmt.Fprintf(&b, "  builtin issue:  %s\n", describeSimCalls(zero, issueCalls[0], bIssue.ops))
+	fmt.Fprintf(&b, "  ceiling issue:  %s\n", describeSimCalls(zero, issueCalls[1], cIssue.ops))
+	fmt.Fprintf(&b, "  nhi issue:      %s\n", describeSimCalls(zero, issueCalls[2], nIssue.ops))
+	fmt.Fprintf(&b, "  nhi issue/write: %s\n", describeSimCalls(zero, issueCalls[3], nWrite.ops))
 	fmt.Fprintf(&b, "  builtin revoke: %s\n", describeSimCalls(snap2r, snap3, bRevoke.ops))
 	fmt.Fprintf(&b, "  nhi revoke:     %s\n", describeSimCalls(snap3, snap4, nRevoke.ops))
 	fmt.Fprintf(&b, "nhi revocation policy on role %s: %s\n", awsSimRoleName, revState)
