@@ -236,3 +236,34 @@ func TestQuotaAddedLaterCountsCredentialsIssuedFromThenOn(t *testing.T) {
 	}
 	e.mustOK(e.write("creds/r", issueData(nil)))
 }
+
+// Records written before quota_counted existed (format 0) each had a quota index entry:
+// revoking one still removes it.
+func TestRevokingALegacyRecordRemovesItsQuotaEntry(t *testing.T) {
+	e := newEnv(t)
+	e.mustOK(e.write("roles/r", reportsRole(nil)))
+	issued := e.mustOK(e.write("creds/r", issueData(nil)))
+	id := issued.Data["credential_id"].(string)
+	entry, err := e.storage.Get(t0ctx(), "credentials/"+id)
+	if err != nil || entry == nil {
+		t.Fatalf("record: %v %v", entry, err)
+	}
+	legacy := strings.Replace(string(entry.Value), `,"format":1`, "", 1)
+	if legacy == string(entry.Value) {
+		t.Fatalf("new record has no format field: %s", entry.Value)
+	}
+	for _, put := range []*logical.StorageEntry{
+		{Key: "credentials/" + id, Value: []byte(legacy)},
+		{Key: "active/r/" + id, Value: []byte(`{"task":"nightly-export","expires_at":"2030-01-01T00:00:00Z"}`)},
+	} {
+		if err := e.storage.Put(t0ctx(), put); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.revokeLease(issued); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := e.storage.List(t0ctx(), "active/r/"); len(keys) != 0 {
+		t.Errorf("a legacy record's quota entry survived its revocation: %v", keys)
+	}
+}

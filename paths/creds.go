@@ -246,6 +246,7 @@ func newRecord(role *store.Role, decision intent.Decision, caller intent.Caller,
 		IssuedAt:       now,
 		ExpiresAt:      now.Add(decision.TTL),
 		Status:         store.StatusActive,
+		Format:         store.RecordFormat,
 	}
 	if caller.RemoteAddr.IsValid() {
 		record.SourceAddr = caller.RemoteAddr.String()

@@ -67,7 +67,16 @@ type Record struct {
 	// QuotaCounted is set when the credential holds a place in its role's quota index
 	// (the role had a quota when it was issued); only then is there an entry to keep.
 	QuotaCounted bool `json:"quota_counted,omitempty"`
+	// Format is RecordFormat for records written by this version; 0 marks records from
+	// before QuotaCounted existed, when every active credential had a quota index entry.
+	Format int `json:"format,omitempty"`
 }
+
+// RecordFormat is the Format of new records.
+const RecordFormat = 1
+
+// holdsQuotaEntry reports whether the record may have a quota index entry to keep.
+func (r *Record) holdsQuotaEntry() bool { return r.QuotaCounted || r.Format == 0 }
 
 // StatusAt is the status as of now: an active record past its expiry is expired even
 // before the lease machinery has caught up with it.
@@ -129,14 +138,14 @@ func GetRecord(ctx context.Context, s logical.Storage, id string) (*Record, erro
 func PutRecord(ctx context.Context, s logical.Storage, r *Record) error {
 	activeKey := activePrefix + r.Role + "/" + r.ID
 	if r.Status == StatusActive {
-		if r.QuotaCounted {
+		if r.holdsQuotaEntry() {
 			entry := ActiveEntry{Task: r.Task, EntityID: r.EntityID, ExpiresAt: r.ExpiresAt}
 			if err := putJSON(ctx, s, activeKey, entry); err != nil {
 				return err
 			}
 		}
 	} else {
-		if r.QuotaCounted {
+		if r.holdsQuotaEntry() {
 			if err := s.Delete(ctx, activeKey); err != nil {
 				return fmt.Errorf("removing %s: %w", activeKey, err)
 			}
