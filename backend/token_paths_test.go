@@ -113,6 +113,7 @@ func TestIssueWithoutIssuerIsAClearError(t *testing.T) {
 	if err := e.storage.Delete(t0ctx(), "config/token"); err != nil {
 		t.Fatal(err)
 	}
+	e.b.Invalidate(t0ctx(), "config/token") // as Vault reports a change made elsewhere
 	e.mustOK(e.write("roles/r", reportsRole(nil)))
 	r := e.write("creds/r", issueData(nil))
 	if r.status != http.StatusBadRequest || !strings.Contains(r.errorText(), "config/token") {

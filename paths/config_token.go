@@ -75,7 +75,7 @@ func (h *configTokenHandler) write(ctx context.Context, req *logical.Request, da
 	if err := cfg.Validate(); err != nil {
 		return errorResponse(err)
 	}
-	if err := token.SaveConfig(ctx, req.Storage, cfg); err != nil {
+	if err := h.deps.Token.SaveConfig(ctx, req.Storage, cfg); err != nil {
 		return errorResponse(err)
 	}
 	// Brings the key ring in line with the new algorithm now rather than at the next tick.

@@ -93,19 +93,36 @@ func validateIssuer(s string) error {
 
 // LoadConfig reads config/token, returning DefaultConfig when it was never written.
 func LoadConfig(ctx context.Context, s logical.Storage) (Config, error) {
+	c, _, err := readConfig(ctx, s)
+	return c, err
+}
+
+func readConfig(ctx context.Context, s logical.Storage) (Config, bool, error) {
 	c := DefaultConfig()
 	entry, err := s.Get(ctx, ConfigPath)
 	if err != nil {
-		return c, fmt.Errorf("reading %s: %w", ConfigPath, err)
+		return c, false, fmt.Errorf("reading %s: %w", ConfigPath, err)
 	}
 	if entry == nil {
-		return c, nil
+		return c, false, nil
 	}
 	// Decode over the defaults: members missing from an older stored config keep them.
 	if err := entry.DecodeJSON(&c); err != nil {
-		return DefaultConfig(), fmt.Errorf("decoding %s: %w", ConfigPath, err)
+		return DefaultConfig(), false, fmt.Errorf("decoding %s: %w", ConfigPath, err)
 	}
-	return c, nil
+	return c, true, nil
+}
+
+// loadConfig is LoadConfig from memory after the first read of a stored config.
+func (p *Provider) loadConfig(ctx context.Context, s logical.Storage) (Config, error) {
+	c, _, err := p.config.Get(struct{}{}, func() (Config, bool, error) { return readConfig(ctx, s) })
+	return c, err
+}
+
+// SaveConfig stores c (see the package function) and forgets the cached copy.
+func (p *Provider) SaveConfig(ctx context.Context, s logical.Storage, c Config) error {
+	defer p.config.Reset()
+	return SaveConfig(ctx, s, c)
 }
 
 // SaveConfig validates and stores c. Changing Algorithm needs nothing else: the next Issue

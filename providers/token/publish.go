@@ -52,7 +52,7 @@ type discovery struct {
 // algorithm change both are in use until the old key retires). It returns an error wrapping
 // providers.ErrNotConfigured when no issuer is set.
 func (p *Provider) Discovery(ctx context.Context, s logical.Storage) ([]byte, error) {
-	cfg, err := LoadConfig(ctx, s)
+	cfg, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return nil, err
 	}

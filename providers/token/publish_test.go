@@ -91,7 +91,7 @@ func TestDiscovery(t *testing.T) {
 	// While an old key of another algorithm is still published, both are listed.
 	cfg, _ := LoadConfig(ctx, s)
 	cfg.Algorithm = AlgEdDSA
-	if err := SaveConfig(ctx, s, cfg); err != nil {
+	if err := p.SaveConfig(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
 	mustRotate(t, p, s, false, true)

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -217,41 +216,43 @@ func (p *Provider) parsed(k *ringKey) (*parsedKey, error) {
 	return pk, nil
 }
 
-// loadRing reads the ring from storage. Storage is read on every call so that a rotation
-// by another node is seen at once; decoding is skipped when the bytes are unchanged since
-// the last call. The result is shared: do not modify it (use clone).
+// loadRing returns the ring, from storage on first use and from memory after that (see
+// Provider.cacheMu for why that is current). The result is shared: do not modify it (use
+// clone).
 func (p *Provider) loadRing(ctx context.Context, s logical.Storage) (*keyRing, error) {
-	entry, err := s.Get(ctx, RingPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", RingPath, err)
-	}
-	if entry == nil || len(entry.Value) == 0 {
-		return &keyRing{}, nil
-	}
 	p.cacheMu.Lock()
-	if p.ring != nil && bytes.Equal(p.ringRaw, entry.Value) {
+	if p.ringValid {
 		r := p.ring
 		p.cacheMu.Unlock()
 		return r, nil
 	}
+	generation := p.ringGen
 	p.cacheMu.Unlock()
 
+	entry, err := s.Get(ctx, RingPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", RingPath, err)
+	}
 	r := &keyRing{}
-	if err := json.Unmarshal(entry.Value, r); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", RingPath, err)
+	if entry != nil && len(entry.Value) > 0 {
+		if err := json.Unmarshal(entry.Value, r); err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", RingPath, err)
+		}
+		if r.Current != "" && r.current() == nil {
+			return nil, fmt.Errorf("%s: current key %s is missing from the ring", RingPath, r.Current)
+		}
 	}
-	if r.Current != "" && r.current() == nil {
-		return nil, fmt.Errorf("%s: current key %s is missing from the ring", RingPath, r.Current)
+	p.cacheMu.Lock()
+	defer p.cacheMu.Unlock()
+	if p.ringGen == generation {
+		p.remember(r)
 	}
-	p.remember(bytes.Clone(entry.Value), r)
 	return r, nil
 }
 
-// remember caches a decoded ring and forgets parsed keys that left it.
-func (p *Provider) remember(raw []byte, r *keyRing) {
-	p.cacheMu.Lock()
-	defer p.cacheMu.Unlock()
-	p.ringRaw, p.ring = raw, r
+// remember caches a ring and forgets parsed keys that left it. Caller holds cacheMu.
+func (p *Provider) remember(r *keyRing) {
+	p.ring, p.ringValid = r, true
 	for kid := range p.keys {
 		if r.find(kid) == nil {
 			delete(p.keys, kid)
@@ -265,17 +266,24 @@ func (p *Provider) storeRing(ctx context.Context, s logical.Storage, r *keyRing)
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", RingPath, err)
 	}
+	p.cacheMu.Lock()
+	p.ringGen++ // reads in flight may hold the ring this write replaces
+	p.ringValid = false
+	p.cacheMu.Unlock()
 	if err := s.Put(ctx, &logical.StorageEntry{Key: RingPath, Value: raw, SealWrap: true}); err != nil {
 		return fmt.Errorf("writing %s: %w", RingPath, err)
 	}
-	p.remember(raw, r)
+	p.cacheMu.Lock()
+	p.ringGen++
+	p.remember(r)
+	p.cacheMu.Unlock()
 	return nil
 }
 
 // signingKey returns the key to sign a token expiring at exp, creating or rotating the
 // current key when it is missing, of another algorithm, or past its rotation period, and
 // raising its max_exp before the token exists so that no rotation can retire the key too
-// early. The common case is one storage read and no write.
+// early. The common case touches no storage.
 func (p *Provider) signingKey(ctx context.Context, s logical.Storage, cfg Config, now, exp time.Time) (*parsedKey, error) {
 	r, err := p.loadRing(ctx, s)
 	if err != nil {

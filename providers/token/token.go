@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/internal/gencache"
 	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 )
 
@@ -33,14 +34,24 @@ type Provider struct {
 	// mu serializes changes to the ring (read-modify-write of keys/token-ring).
 	mu sync.Mutex
 
-	// cacheMu guards the caches below.
-	cacheMu sync.Mutex
-	ringRaw []byte                // bytes of the last ring read or written
-	ring    *keyRing              // ringRaw decoded; shared, never modified
-	keys    map[string]*parsedKey // parsed keys by kid
+	// cacheMu guards the caches below. The ring is read from storage once and then kept:
+	// every change on this node goes through storeRing, and Invalidate drops it when
+	// Vault reports a change made elsewhere. ringGen increases with every such change,
+	// so a read that raced with one is not cached.
+	cacheMu   sync.Mutex
+	ringValid bool
+	ringGen   uint64
+	ring      *keyRing              // shared, never modified
+	keys      map[string]*parsedKey // parsed keys by kid
+
+	// config caches config/token the same way: SaveConfig and Invalidate forget it.
+	config gencache.Cache[struct{}, Config]
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Invalidator = (*Provider)(nil)
+)
 
 // New returns a token provider. clock may be nil (time.Now).
 func New(clock func() time.Time) *Provider {
@@ -48,6 +59,20 @@ func New(clock func() time.Time) *Provider {
 		clock = time.Now
 	}
 	return &Provider{clock: clock, rand: rand.Reader, keys: make(map[string]*parsedKey)}
+}
+
+// Invalidate forgets what the provider caches of a storage key Vault reports as changed
+// by another node.
+func (p *Provider) Invalidate(key string) {
+	switch key {
+	case ConfigPath:
+		p.config.Reset()
+	case RingPath:
+		p.cacheMu.Lock()
+		p.ringGen++
+		p.ringValid, p.ring = false, nil
+		p.cacheMu.Unlock()
+	}
 }
 
 // RollbackFree reports that a token needs no WAL: it creates nothing outside Vault storage.
@@ -62,7 +87,7 @@ func (p *Provider) Issue(ctx context.Context, s logical.Storage, req providers.I
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(ctx, s)
+	cfg, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +199,7 @@ func (p *Provider) Rotate(ctx context.Context, s logical.Storage, force bool) (r
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cfg, err := LoadConfig(ctx, s)
+	cfg, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return false, err
 	}

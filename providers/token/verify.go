@@ -62,7 +62,7 @@ func (p *Provider) Verify(ctx context.Context, s logical.Storage, token string) 
 		return nil, invalid("header has no kid")
 	}
 
-	cfg, err := LoadConfig(ctx, s)
+	cfg, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -187,7 +187,7 @@ func TestVerifyIssuerMustMatch(t *testing.T) {
 	tok, _ := issue(t, p, s, request(clock))
 	cfg, _ := LoadConfig(ctx, s)
 	cfg.Issuer = "https://other.example.com/v1/nhi"
-	if err := SaveConfig(ctx, s, cfg); err != nil {
+	if err := p.SaveConfig(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Verify(ctx, s, tok); !errors.Is(err, ErrInvalidToken) {

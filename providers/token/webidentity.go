@@ -34,7 +34,7 @@ func (p *Provider) SignWebIdentity(ctx context.Context, s logical.Storage, audie
 	if audience == "" || ttl <= 0 {
 		return "", fmt.Errorf("web identity token needs an audience and a positive ttl")
 	}
-	cfg, err := LoadConfig(ctx, s)
+	cfg, err := p.loadConfig(ctx, s)
 	if err != nil {
 		return "", err
 	}
