@@ -267,3 +267,73 @@ func TestRevokingALegacyRecordRemovesItsQuotaEntry(t *testing.T) {
 		t.Errorf("a legacy record's quota entry survived its revocation: %v", keys)
 	}
 }
+
+// cancellingProvider issues, but the caller's request is cancelled meanwhile (a client
+// gone, a request deadline passed), so the engine's bookkeeping after it fails.
+type cancellingProvider struct{ cancel context.CancelFunc }
+
+func (c *cancellingProvider) Name() string                          { return "cancelling" }
+func (c *cancellingProvider) ValidateRole(providers.RoleInfo) error { return nil }
+func (c *cancellingProvider) RollbackFree(providers.RoleInfo) bool  { return true }
+func (c *cancellingProvider) Revoke(context.Context, logical.Storage, providers.RevokeRequest) error {
+	return nil
+}
+
+func (c *cancellingProvider) Issue(_ context.Context, _ logical.Storage, req providers.IssueRequest) (*providers.Issued, error) {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	return &providers.Issued{Secret: map[string]any{"secret": "s3cr3t"}, Ref: map[string]string{}, ExpiresAt: req.Now.Add(req.TTL)}, nil
+}
+
+// contextStorage refuses calls whose context is done, as Vault's gRPC storage does.
+type contextStorage struct{ logical.Storage }
+
+func (c contextStorage) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.Storage.Get(ctx, key)
+}
+
+func (c contextStorage) Put(ctx context.Context, e *logical.StorageEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Storage.Put(ctx, e)
+}
+
+func (c contextStorage) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Storage.Delete(ctx, key)
+}
+
+func TestCancelledIssuanceReleasesItsQuotaAndMarksItsRecord(t *testing.T) {
+	prov := &cancellingProvider{}
+	e := newEnvWith(t, prov)
+	e.mustOK(e.write("roles/r", reportsRole(map[string]any{"provider": "cancelling", "max_active_per_task": 1})))
+	ctx, cancel := context.WithCancel(context.Background())
+	prov.cancel = cancel
+	req := &logical.Request{
+		Operation: logical.UpdateOperation, Path: "creds/r", Data: issueData(nil),
+		Storage: contextStorage{e.storage}, EntityID: "entity-1", MountPoint: "nhi/",
+		Connection: &logical.Connection{RemoteAddr: "10.20.1.5"},
+	}
+	if resp, err := e.b.HandleRequest(ctx, req); err == nil && (resp == nil || !resp.IsError()) {
+		t.Fatal("issuance whose request was cancelled succeeded")
+	}
+	prov.cancel = nil
+	if r := e.write("creds/r", issueData(nil)); r.status != http.StatusOK {
+		t.Fatalf("after a cancelled issuance the quota's only place is still taken: %d %s", r.status, r.errorText())
+	}
+	list := e.mustOK(e.request(logical.ListOperation, "credentials/", map[string]any{}))
+	statuses := map[any]int{}
+	for _, id := range list.Data["keys"].([]string) {
+		statuses[e.mustOK(e.read("credentials/" + id)).Data["status"]]++
+	}
+	if statuses["rolled_back"] > 1 || statuses["active"] != 1 {
+		t.Errorf("record statuses %v: the cancelled credential must not read as active", statuses)
+	}
+}

@@ -110,18 +110,13 @@ func (h *credsHandler) issue(ctx context.Context, req *logical.Request, data *fr
 	// credentials issued from then on (the earlier ones end within the role's max_ttl).
 	if hasQuotas(policy) {
 		if err := h.reserveQuota(ctx, req.Storage, policy, decision, caller, record); err != nil {
+			h.releaseQuota(ctx, req.Storage, record) // a reservation write may land and still fail
 			return errorResponse(err)
 		}
 	}
 	issued, err := h.issueWithWAL(ctx, req, provider, role, record, caller, publicKey, maxLeaseTTL)
 	if err != nil {
-		if record.QuotaCounted {
-			// The reservation must not hold a quota place for a credential that does not exist.
-			if rerr := store.ReleaseActive(ctx, req.Storage, record); rerr != nil {
-				h.deps.Logger().Warn("releasing a quota reservation failed; it lapses at the credential's expiry",
-					"credential_id", record.ID, "error", rerr)
-			}
-		}
+		h.releaseQuota(ctx, req.Storage, record)
 		return errorResponse(err)
 	}
 	return h.response(record, issued, decision, policy.MaxTTL), nil
@@ -187,12 +182,34 @@ func (h *credsHandler) issueWithWAL(ctx context.Context, req *logical.Request, p
 // storage fails here too, the record (if it was stored at all) reads as active until its
 // expiry and, having no lease to end it, stays: a few hundred bytes, logged below.
 func (h *credsHandler) markUndelivered(ctx context.Context, s logical.Storage, record *store.Record) {
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
 	record.Status = store.StatusRolledBack
 	record.RevokedAt = h.deps.now()
 	record.RevokeReason = "issuance did not complete; the credential was never delivered"
 	if err := store.PutRecord(ctx, s, record); err != nil {
 		h.deps.Logger().Warn("marking an undelivered credential rolled back failed", "credential_id", record.ID, "error", err)
 	}
+}
+
+// releaseQuota gives back the quota place of a credential that was not issued.
+func (h *credsHandler) releaseQuota(ctx context.Context, s logical.Storage, record *store.Record) {
+	if !record.QuotaCounted {
+		return
+	}
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := store.ReleaseActive(ctx, s, record); err != nil {
+		h.deps.Logger().Warn("releasing a quota reservation failed; it lapses at the credential's expiry",
+			"credential_id", record.ID, "error", err)
+	}
+}
+
+// cleanupContext is for undoing a failed issuance: it outlives the request, because the
+// request failing (a caller gone, a request deadline passed) is often why there is
+// something to undo.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 func hasQuotas(policy *intent.Policy) bool {

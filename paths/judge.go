@@ -57,7 +57,7 @@ func (d *Deps) judgeRole(ctx context.Context, s logical.Storage, role string, us
 	if _, err := store.GetBaseline(ctx, s, role, baseline); err != nil {
 		return err
 	}
-	current, _, err := d.compiledRoleFor(ctx, s, role)
+	current, err := store.GetRole(ctx, s, role)
 	if err != nil {
 		return err
 	}

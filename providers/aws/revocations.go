@@ -203,18 +203,31 @@ func (p *Provider) revokeSession(ctx context.Context, s logical.Storage, req pro
 	key := revocationKey(account, roleName)
 	batch := p.revocationBatches.join(key, revokedSession{
 		UserID: userID, CredentialID: req.CredentialID, IssuedAt: req.IssuedAt.UTC(), STSExpiration: stsExp.UTC(),
-	})
+	}, req.Now)
 	lock := p.roleLock(key)
 	lock.Lock()
 	defer lock.Unlock()
 	// The first member of the batch to get the role's lock writes the whole batch; the
 	// others find it written and share its outcome.
 	p.revocationBatches.seal(key, batch)
-	if !batch.written {
-		batch.err = p.denySessions(ctx, s, cl, key, ref[refRoleARN], roleName, batch.members, req.Now)
-		batch.written = true
+	if batch.written {
+		return batch.err
 	}
-	return batch.err
+	// The batch is sealed: every member's session was issued before it asked for
+	// revocation, so before the latest of their times and before now. A fallback cut-off
+	// taken from this moment covers all of them, however long the batch waited.
+	now := p.clock()
+	if batch.latest.After(now) {
+		now = batch.latest
+	}
+	err = p.denySessions(ctx, s, cl, key, ref[refRoleARN], roleName, batch.members, now)
+	if err != nil && ctx.Err() != nil {
+		// This member's own deadline ran out: the next member writes the batch instead
+		// of every member failing with this one's context error.
+		return err
+	}
+	batch.err, batch.written = err, true
+	return err
 }
 
 // denySessions adds the sessions not yet denied to the role's revocation policy: one

@@ -1,6 +1,9 @@
 package aws
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // revocationBatches groups concurrent revocations of one role's sessions so that a group
 // costs one read of the revocation state and at most one IAM policy write. IAM allows
@@ -19,13 +22,14 @@ type revocationBatches struct {
 
 type revocationBatch struct {
 	members []revokedSession // appended under revocationBatches.mu until sealed
+	latest  time.Time        // the latest revocation time of a member, likewise
 	// written and err are guarded by the role's lock.
 	written bool
 	err     error
 }
 
-// join adds a session to the role's open batch and returns that batch.
-func (b *revocationBatches) join(key string, session revokedSession) *revocationBatch {
+// join adds a session, revoked at `at`, to the role's open batch and returns that batch.
+func (b *revocationBatches) join(key string, session revokedSession, at time.Time) *revocationBatch {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.open == nil {
@@ -37,6 +41,9 @@ func (b *revocationBatches) join(key string, session revokedSession) *revocation
 		b.open[key] = batch
 	}
 	batch.members = append(batch.members, session)
+	if at.After(batch.latest) {
+		batch.latest = at
+	}
 	return batch
 }
 
