@@ -33,20 +33,9 @@ func TestConcurrentRevocationsShareOnePolicyWrite(t *testing.T) {
 		// Hold the first write until the other 49 revocations have joined the next batch.
 		once.Do(func() {
 			close(first)
-			deadline := time.Now().Add(30 * time.Second) // a hang guard, not a speed limit
-			for time.Now().Before(deadline) {
-				e.p.revocationBatches.mu.Lock()
-				joined := 0
-				if b := e.p.revocationBatches.open[key]; b != nil {
-					joined = len(b.members)
-				}
-				e.p.revocationBatches.mu.Unlock()
-				if joined == n-1 {
-					return
-				}
-				time.Sleep(time.Millisecond)
+			if !e.batchReaches(key, n-1) {
+				t.Error("the other revocations never joined a batch")
 			}
-			t.Error("the other revocations never joined a batch")
 		})
 	}
 	errs := make(chan error, n)
@@ -170,18 +159,26 @@ func TestACancelledMemberDoesNotFailItsBatch(t *testing.T) {
 // waitBatchMembers waits until the role's open revocation batch has n members.
 func (e *env) waitBatchMembers(t *testing.T, key string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // a hang guard, not a speed limit
+	if !e.batchReaches(key, n) {
+		t.Fatalf("%d revocations never joined one batch", n)
+	}
+}
+
+// batchReaches waits until the role's open revocation batch has n members, and reports
+// whether it got there. The limit is a hang guard, not a speed limit.
+func (e *env) batchReaches(key string, n int) bool {
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		e.p.revocationBatches.mu.Lock()
-		got := 0
+		joined := 0
 		if batch := e.p.revocationBatches.open[key]; batch != nil {
-			got = len(batch.members)
+			joined = len(batch.members)
 		}
 		e.p.revocationBatches.mu.Unlock()
-		if got == n {
-			return
+		if joined == n {
+			return true
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("%d revocations never joined one batch", n)
+	return false
 }
