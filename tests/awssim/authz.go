@@ -13,7 +13,7 @@ type writeFn = func(w http.ResponseWriter)
 func (s *Sim) run(c *call, unsigned bool, h func() (writeFn, *APIError)) (writeFn, *APIError) {
 	f := s.takeFault(c.service, c.op)
 	if f != nil && !f.AfterEffect {
-		return nil, f.apiError(c.service)
+		return nil, faultAPIError(f, c.service)
 	}
 	if !unsigned {
 		p, region, err := s.authenticate(c)
@@ -25,7 +25,7 @@ func (s *Sim) run(c *call, unsigned bool, h func() (writeFn, *APIError)) (writeF
 	}
 	w, err := h()
 	if f != nil && err == nil {
-		return nil, f.apiError(c.service)
+		return nil, faultAPIError(f, c.service)
 	}
 	return w, err
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/tests/internal/simfault"
 )
 
 // Fault kinds.
@@ -13,137 +15,46 @@ const (
 	// FaultThrottle answers with the service's throttling error: Throttling (400) for
 	// STS/IAM, ThrottlingException (400) for CloudTrail, TooManyRequestsException (429)
 	// for Lambda, SlowDown (503) for S3.
-	FaultThrottle = "throttle"
+	FaultThrottle = simfault.Throttle
 	// FaultUnavailable answers 503 ServiceUnavailable (ServiceUnavailableException for
 	// JSON services).
-	FaultUnavailable = "unavailable"
+	FaultUnavailable = simfault.Unavailable
 	// FaultInternal answers 500 InternalFailure (S3: InternalError; Lambda: ServiceException).
-	FaultInternal = "internal"
+	FaultInternal = simfault.Internal
 	// FaultLatency only delays the call by Latency.
-	FaultLatency = "latency"
+	FaultLatency = simfault.Latency
 	// FaultError answers with Status/Code/Message as given.
-	FaultError = "error"
+	FaultError = simfault.Error
 )
 
-// FaultSpec describes an injected fault.
-type FaultSpec struct {
-	// Service ("sts", "iam", "s3", "cloudtrail", "lambda"); empty matches all.
-	Service string `json:"service,omitempty"`
-	// Operation (e.g. "CreateAccessKey", "PutObject"); empty matches all.
-	Operation string `json:"operation,omitempty"`
-	// Kind is one of the Fault* constants.
-	Kind string `json:"kind"`
-	// Nth, when > 0, fires only on the Nth matching call after injection (1-based).
-	Nth int `json:"nth,omitempty"`
-	// Count limits how many times the fault fires (0 = unlimited; with Nth it is 1).
-	Count int `json:"count,omitempty"`
-	// Latency is added before the call is served (all kinds).
-	Latency time.Duration `json:"latency,omitempty"`
-	// AfterEffect performs the operation and then returns the error, like a response
-	// lost after the server committed the change.
-	AfterEffect bool `json:"after_effect,omitempty"`
-	// Status, Code, Message for FaultError.
-	Status  int    `json:"status,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-}
+// FaultSpec describes an injected fault. Services: sts, iam, s3, cloudtrail, lambda;
+// operations are the API action names (CreateAccessKey, PutObject, LookupEvents, ...).
+type FaultSpec = simfault.Spec
 
-type faultState struct {
-	FaultSpec
-	id    int
-	seen  int
-	fired int
-}
+type faultState = simfault.Fault
 
 // InjectFault installs a fault and returns its id.
-func (s *Sim) InjectFault(f FaultSpec) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faultSeq++
-	s.faults = append(s.faults, &faultState{FaultSpec: f, id: s.faultSeq})
-	return s.faultSeq
-}
+func (s *Sim) InjectFault(f FaultSpec) int { return s.faults.Inject(f) }
 
 // RemoveFault removes one fault by id.
-func (s *Sim) RemoveFault(id int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.id == id {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			return
-		}
-	}
-}
+func (s *Sim) RemoveFault(id int) { s.faults.Remove(id) }
 
 // ClearFaults removes all faults.
-func (s *Sim) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Sim) ClearFaults() { s.faults.Clear() }
 
-// FaultsFired reports how many times the fault with the given id has fired.
-func (s *Sim) FaultsFired(id int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.faults {
-		if f.id == id {
-			return f.fired
-		}
-	}
-	return -1
-}
+// FaultsFired reports how many times the fault with the given id has fired (-1 if unknown).
+func (s *Sim) FaultsFired(id int) int { return s.faults.Fired(id) }
 
 // OperationCount returns how many calls of service:operation were received.
 func (s *Sim) OperationCount(service, operation string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.opCount[service+":"+operation]
+	return s.faults.Calls(service, operation)
 }
 
 // takeFault counts the call, sleeps for latency faults and returns the error fault that
 // fires for this call, if any.
-func (s *Sim) takeFault(service, op string) *faultState {
-	var delay time.Duration
-	var fire *faultState
-	s.mu.Lock()
-	s.opCount[service+":"+op]++
-	for _, f := range s.faults {
-		if f.Service != "" && !strings.EqualFold(f.Service, service) || f.Operation != "" && !strings.EqualFold(f.Operation, op) {
-			continue
-		}
-		f.seen++
-		if f.Nth > 0 && f.seen != f.Nth {
-			continue
-		}
-		limit := f.Count
-		if f.Nth > 0 {
-			limit = 1
-		}
-		if limit > 0 && f.fired >= limit {
-			continue
-		}
-		if f.Latency > delay {
-			delay = f.Latency
-		}
-		if f.Kind == FaultLatency {
-			f.fired++
-			continue
-		}
-		if fire == nil {
-			f.fired++
-			fire = f
-		}
-	}
-	s.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	return fire
-}
+func (s *Sim) takeFault(service, op string) *faultState { return s.faults.Take(service, op) }
 
-func (f *faultState) apiError(service string) *APIError {
+func faultAPIError(f *faultState, service string) *APIError {
 	json := service == "cloudtrail" || service == "lambda"
 	switch f.Kind {
 	case FaultThrottle:

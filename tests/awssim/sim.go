@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/tests/internal/simfault"
 )
 
 // Options configure a Sim. Zero values give sensible defaults.
@@ -129,11 +131,9 @@ type Sim struct {
 	oidc     map[string]*oidcProvider // by provider ARN
 	funcs    map[string]*lambdaFunc
 
-	events  []*Event
-	faults  []*faultState
-	opCount map[string]int // "service:Operation" → calls so far
+	events []*Event
+	faults simfault.Set
 
-	faultSeq    int
 	policyCache map[string]*Policy
 	jwksCache   map[string]jwksEntry
 
@@ -175,7 +175,6 @@ func New(opts Options) *Sim {
 		buckets:  map[string]*bucket{},
 		oidc:     map[string]*oidcProvider{},
 		funcs:    map[string]*lambdaFunc{},
-		opCount:  map[string]int{},
 	}
 	s.seedAWSManaged()
 	if err := s.seed(); err != nil {

@@ -7,21 +7,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/tests/internal/simfault"
 )
 
 // Fault kinds.
 const (
 	// FaultThrottle answers 429 with Retry-After (RetryAfter seconds, default 1) and the
 	// service's throttling error body.
-	FaultThrottle = "throttle"
+	FaultThrottle = simfault.Throttle
 	// FaultUnavailable answers 503.
-	FaultUnavailable = "unavailable"
+	FaultUnavailable = simfault.Unavailable
 	// FaultInternal answers 500.
-	FaultInternal = "internal"
+	FaultInternal = simfault.Internal
 	// FaultLatency only delays the call by Latency.
-	FaultLatency = "latency"
+	FaultLatency = simfault.Latency
 	// FaultError answers with Status/Code/Message as given.
-	FaultError = "error"
+	FaultError = simfault.Error
 )
 
 // Services for FaultSpec.Service.
@@ -44,119 +46,30 @@ const (
 // ListRoleAssignments, GetRoleDefinition, ListRoleDefinitions, ListActivityLogs,
 // GetStorageAccount, ListKeys, GetVault, UpdateAccessPolicy; blob PutBlob, GetBlob,
 // PutBlock, PutBlockList, DeleteBlob, ListBlobs, GetBlobProperties; keyvault GetSecret, SetSecret.
-type FaultSpec struct {
-	Service   string `json:"service,omitempty"`   // empty matches all
-	Operation string `json:"operation,omitempty"` // empty matches all
-	Kind      string `json:"kind"`
-	// Nth, when > 0, fires only on the Nth matching call after injection (1-based).
-	Nth int `json:"nth,omitempty"`
-	// Count limits how many times the fault fires (0 = unlimited; with Nth it is 1).
-	Count int `json:"count,omitempty"`
-	// Latency is added before the call is served (all kinds).
-	Latency time.Duration `json:"latency,omitempty"`
-	// AfterEffect performs the operation and then returns the error (a response lost after
-	// the server committed the change, or a crash right after a step).
-	AfterEffect bool `json:"after_effect,omitempty"`
-	// RetryAfter seconds for FaultThrottle (default 1).
-	RetryAfter int `json:"retry_after,omitempty"`
-	// Status, Code, Message for FaultError.
-	Status  int    `json:"status,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-}
+type FaultSpec = simfault.Spec
 
-type faultState struct {
-	FaultSpec
-	id    int
-	seen  int
-	fired int
-}
+type faultState = simfault.Fault
 
 // InjectFault installs a fault and returns its id.
-func (s *Sim) InjectFault(f FaultSpec) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faultSeq++
-	s.faults = append(s.faults, &faultState{FaultSpec: f, id: s.faultSeq})
-	return s.faultSeq
-}
+func (s *Sim) InjectFault(f FaultSpec) int { return s.faults.Inject(f) }
 
 // RemoveFault removes one fault by id.
-func (s *Sim) RemoveFault(id int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.id == id {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			return
-		}
-	}
-}
+func (s *Sim) RemoveFault(id int) { s.faults.Remove(id) }
 
 // ClearFaults removes all faults.
-func (s *Sim) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Sim) ClearFaults() { s.faults.Clear() }
 
 // FaultsFired reports how many times the fault with the given id has fired (-1 if unknown).
-func (s *Sim) FaultsFired(id int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.faults {
-		if f.id == id {
-			return f.fired
-		}
-	}
-	return -1
-}
+func (s *Sim) FaultsFired(id int) int { return s.faults.Fired(id) }
 
 // OperationCount returns how many calls of service:operation were received.
 func (s *Sim) OperationCount(service, operation string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.opCount[service+":"+operation]
+	return s.faults.Calls(service, operation)
 }
 
-func (s *Sim) takeFault(service, op string) *faultState {
-	var delay time.Duration
-	var fire *faultState
-	s.mu.Lock()
-	s.opCount[service+":"+op]++
-	for _, f := range s.faults {
-		if f.Service != "" && !strings.EqualFold(f.Service, service) || f.Operation != "" && !strings.EqualFold(f.Operation, op) {
-			continue
-		}
-		f.seen++
-		if f.Nth > 0 && f.seen != f.Nth {
-			continue
-		}
-		limit := f.Count
-		if f.Nth > 0 {
-			limit = 1
-		}
-		if limit > 0 && f.fired >= limit {
-			continue
-		}
-		if f.Latency > delay {
-			delay = f.Latency
-		}
-		if f.Kind == FaultLatency {
-			f.fired++
-			continue
-		}
-		if fire == nil {
-			f.fired++
-			fire = f
-		}
-	}
-	s.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	return fire
-}
+// takeFault counts the call, sleeps for latency faults and returns the error fault that
+// fires for this call, if any.
+func (s *Sim) takeFault(service, op string) *faultState { return s.faults.Take(service, op) }
 
 func (s *Sim) writeFault(w http.ResponseWriter, service string, f *faultState) {
 	status, code, msg := 500, "InternalServerError", "Encountered an internal server error."

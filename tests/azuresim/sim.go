@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/tests/internal/simfault"
 )
 
 // Well-known resource (audience) identifiers accepted at the token endpoint.
@@ -112,9 +114,7 @@ type Sim struct {
 	data     []*DataEvent
 	signIns  []*SignIn
 
-	faults   []*faultState
-	faultSeq int
-	opCount  map[string]int
+	faults simfault.Set
 
 	signKey *rsa.PrivateKey
 	kid     string
@@ -158,7 +158,6 @@ func New(opts Options) *Sim {
 		roleDefs:    map[string]*roleDefinition{},
 		accounts:    map[string]*storageAccount{},
 		vaults:      map[string]*keyVault{},
-		opCount:     map[string]int{},
 	}
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
