@@ -187,8 +187,7 @@ type clientCache struct {
 	clients  *Clients
 }
 
-func (c *clientCache) get(ctx context.Context, cfg Config, factory ClientFactory) (*Clients, error) {
-	rev := cfg.revision()
+func (c *clientCache) get(ctx context.Context, cfg Config, rev string, factory ClientFactory) (*Clients, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.clients != nil && c.revision == rev {

@@ -2,9 +2,6 @@ package aws
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -146,18 +143,7 @@ func validateEndpoint(s string) error {
 
 // LoadConfig reads config/aws; it returns DefaultConfig and found=false when unset.
 func LoadConfig(ctx context.Context, s logical.Storage) (Config, bool, error) {
-	c := DefaultConfig()
-	entry, err := s.Get(ctx, ConfigPath)
-	if err != nil {
-		return c, false, fmt.Errorf("reading %s: %w", ConfigPath, err)
-	}
-	if entry == nil {
-		return c, false, nil
-	}
-	if err := entry.DecodeJSON(&c); err != nil {
-		return DefaultConfig(), false, fmt.Errorf("decoding %s: %w", ConfigPath, err)
-	}
-	return c, true, nil
+	return providers.LoadJSON(ctx, s, ConfigPath, DefaultConfig())
 }
 
 // SaveConfig validates and stores c.
@@ -165,32 +151,11 @@ func SaveConfig(ctx context.Context, s logical.Storage, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	entry, err := logical.StorageEntryJSON(ConfigPath, c)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", ConfigPath, err)
-	}
-	if err := s.Put(ctx, entry); err != nil {
-		return fmt.Errorf("storing %s: %w", ConfigPath, err)
-	}
-	return nil
+	return providers.SaveJSON(ctx, s, ConfigPath, c)
 }
 
 // DeleteConfig removes config/aws and any pending rotation record. Credentials already
 // issued stay revocable only once the engine is configured again.
 func DeleteConfig(ctx context.Context, s logical.Storage) error {
-	if err := s.Delete(ctx, RotationPath); err != nil {
-		return fmt.Errorf("deleting %s: %w", RotationPath, err)
-	}
-	if err := s.Delete(ctx, ConfigPath); err != nil {
-		return fmt.Errorf("deleting %s: %w", ConfigPath, err)
-	}
-	return nil
-}
-
-// revision identifies a configuration for the client cache (a digest, so the secret
-// itself is not kept as a map key).
-func (c Config) revision() string {
-	b, _ := json.Marshal(c)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return providers.DeleteKeys(ctx, s, RotationPath, ConfigPath)
 }

@@ -60,7 +60,7 @@ type Provider struct {
 	posture postureCache
 	// config caches config/aws: every write goes through this provider (UpdateConfig,
 	// RemoveConfig, rotation), which forgets it; Invalidate covers replicated writes.
-	config gencache.Cache[struct{}, Config]
+	config gencache.Cache[struct{}, loadedConfig]
 }
 
 var (
@@ -118,9 +118,19 @@ func New(clock func() time.Time, clients ClientFactory, opts ...Option) *Provide
 // Name returns "aws".
 func (p *Provider) Name() string { return Name }
 
+// loadedConfig is config/aws with its revision, computed once per read rather than per
+// credential.
+type loadedConfig struct {
+	Config
+	revision string
+}
+
 // loadConfig returns config/aws, from memory after the first read.
-func (p *Provider) loadConfig(ctx context.Context, s logical.Storage) (Config, bool, error) {
-	return p.config.Get(struct{}{}, func() (Config, bool, error) { return LoadConfig(ctx, s) })
+func (p *Provider) loadConfig(ctx context.Context, s logical.Storage) (loadedConfig, bool, error) {
+	return p.config.Get(struct{}{}, func() (loadedConfig, bool, error) {
+		c, found, err := LoadConfig(ctx, s)
+		return loadedConfig{Config: c, revision: providers.Revision(c)}, found, err
+	})
 }
 
 // RollbackFree reports that assumed_role credentials need no WAL: AssumeRole creates the
@@ -141,7 +151,8 @@ func (p *Provider) Invalidate(key string) {
 
 // clients loads config/aws and returns it with the clients of its revision.
 func (p *Provider) clients(ctx context.Context, s logical.Storage) (Config, *Clients, error) {
-	cfg, found, err := p.loadConfig(ctx, s)
+	loaded, found, err := p.loadConfig(ctx, s)
+	cfg := loaded.Config
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -161,7 +172,7 @@ func (p *Provider) clients(ctx context.Context, s logical.Storage) (Config, *Cli
 			return signer.SignWebIdentity(ctx, s, audience, webIdentityTokenTTL)
 		}
 	}
-	cl, err := p.cache.get(ctx, cfg, p.factory)
+	cl, err := p.cache.get(ctx, cfg, loaded.revision, p.factory)
 	if err != nil {
 		return cfg, nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/nhi-dev/vault-plugin-secrets-nhi/providers"
 )
 
 // Application is the part of a Microsoft Graph application object the provider uses.
@@ -116,7 +118,7 @@ type clientCache struct {
 }
 
 func (c *clientCache) get(ctx context.Context, cfg Config, factory ClientFactory) (*Clients, error) {
-	rev := cfg.revision()
+	rev := providers.Revision(cfg)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.clients != nil && c.revision == rev {

@@ -98,19 +98,8 @@ func LoadConfig(ctx context.Context, s logical.Storage) (Config, error) {
 }
 
 func readConfig(ctx context.Context, s logical.Storage) (Config, bool, error) {
-	c := DefaultConfig()
-	entry, err := s.Get(ctx, ConfigPath)
-	if err != nil {
-		return c, false, fmt.Errorf("reading %s: %w", ConfigPath, err)
-	}
-	if entry == nil {
-		return c, false, nil
-	}
-	// Decode over the defaults: members missing from an older stored config keep them.
-	if err := entry.DecodeJSON(&c); err != nil {
-		return DefaultConfig(), false, fmt.Errorf("decoding %s: %w", ConfigPath, err)
-	}
-	return c, true, nil
+	// Decoded over the defaults: members missing from an older stored config keep them.
+	return providers.LoadJSON(ctx, s, ConfigPath, DefaultConfig())
 }
 
 // loadConfig is LoadConfig from memory after the first read of a stored config.
@@ -132,14 +121,7 @@ func SaveConfig(ctx context.Context, s logical.Storage, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	entry, err := logical.StorageEntryJSON(ConfigPath, c)
-	if err != nil {
-		return err
-	}
-	if err := s.Put(ctx, entry); err != nil {
-		return fmt.Errorf("writing %s: %w", ConfigPath, err)
-	}
-	return nil
+	return providers.SaveJSON(ctx, s, ConfigPath, c)
 }
 
 // requireIssuer refuses to issue or publish discovery metadata before the operator has
