@@ -219,25 +219,11 @@ func TestAWSIssueThroughput(t *testing.T) {
 
 	// The workload: the same userpass token calls both engines (so both pay the same
 	// ACL and entity lookups); the nhi role also checks identity, CIDR, task and grants.
-	if _, err := vaulttest.EnableUserpass(ctx, root, "userpass"); err != nil {
-		t.Fatal(err)
-	}
-	if err := root.Sys().PutPolicy("nhi-workload", vaulttest.WorkloadPolicy+`
+	w := benchWorkload(ctx, t, srv, root, "etl-bot", "analytics", `
 path "aws/sts/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 path "aws/creds/`+awsBuiltinRole+`" { capabilities = ["read", "update"] }
 path "ceiling/creds" { capabilities = ["read"] }
-`); err != nil {
-		t.Fatal(err)
-	}
-	w, err := srv.NewWorkload(ctx, root, "userpass", "etl-bot", "nhi-workload")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("identity/entity/id/"+w.EntityID, map[string]any{
-		"metadata": map[string]string{"team": "analytics"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+`)
 	if _, err := root.Logical().Write("nhi/roles/"+awsBenchRole, map[string]any{
 		"provider":              "aws",
 		"role_arn":              roleARN,
@@ -252,16 +238,8 @@ path "ceiling/creds" { capabilities = ["read"] }
 		t.Fatalf("nhi/roles/%s: %v", awsBenchRole, err)
 	}
 
-	clients := make([]*api.Client, nClients)
-	rootClients := make([]*api.Client, nClients)
-	for i := range clients {
-		if clients[i], err = srv.Client(w.Token); err != nil {
-			t.Fatal(err)
-		}
-		if rootClients[i], err = srv.Client(vaulttest.RootToken); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clients := benchClients(t, srv, w.Token, nClients)
+	rootClients := benchClients(t, srv, vaulttest.RootToken, nClients)
 
 	var builtinLeases, ceilingLeases, nhiLeases leaseLog
 	var firstBuiltin, firstNHI atomic.Pointer[api.Secret]

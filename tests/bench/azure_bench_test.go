@@ -215,23 +215,9 @@ func TestAzureIssueThroughput(t *testing.T) {
 	}
 
 	// The workload: the same userpass token calls both engines.
-	if _, err := vaulttest.EnableUserpass(ctx, root, "userpass"); err != nil {
-		t.Fatal(err)
-	}
-	if err := root.Sys().PutPolicy("nhi-workload", vaulttest.WorkloadPolicy+`
+	w := benchWorkload(ctx, t, srv, root, "export-bot", "analytics", `
 path "azure/creds/`+azHCRole+`" { capabilities = ["read"] }
-`); err != nil {
-		t.Fatal(err)
-	}
-	w, err := srv.NewWorkload(ctx, root, "userpass", "export-bot", "nhi-workload")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("identity/entity/id/"+w.EntityID, map[string]any{
-		"metadata": map[string]string{"team": "analytics"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+`)
 	if _, err := root.Logical().Write("nhi/roles/"+azBenchRole, map[string]any{
 		"provider":              "azure",
 		"resource_group":        "rg-nhi",
@@ -245,16 +231,8 @@ path "azure/creds/`+azHCRole+`" { capabilities = ["read"] }
 		t.Fatalf("nhi/roles/%s: %v", azBenchRole, err)
 	}
 
-	clients := make([]*api.Client, nClients)
-	rootClients := make([]*api.Client, nClients)
-	for i := range clients {
-		if clients[i], err = srv.Client(w.Token); err != nil {
-			t.Fatal(err)
-		}
-		if rootClients[i], err = srv.Client(vaulttest.RootToken); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clients := benchClients(t, srv, w.Token, nClients)
+	rootClients := benchClients(t, srv, vaulttest.RootToken, nClients)
 
 	var hcLeases, nhiLeases leaseLog
 	var firstHC, firstNHI atomic.Pointer[api.Secret]

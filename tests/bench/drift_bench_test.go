@@ -67,12 +67,7 @@ func TestDriftThroughput(t *testing.T) {
 		}
 		return events
 	}
-	clients := make([]*api.Client, nClients)
-	for i := range clients {
-		if clients[i], err = srv.Client(vaulttest.RootToken); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clients := benchClients(t, srv, vaulttest.RootToken, nClients)
 	var batches, failures atomic.Int64
 	var latencies sync.Map
 	deadline := time.Now().Add(duration)

@@ -161,23 +161,9 @@ func TestIssueThroughput(t *testing.T) {
 
 	// The workload: userpass, entity metadata team=reports; the role checks identity,
 	// CIDR, task, grants and TTL on every request, as in production.
-	if _, err := vaulttest.EnableUserpass(ctx, root, "userpass"); err != nil {
-		t.Fatal(err)
-	}
-	if err := root.Sys().PutPolicy("nhi-workload", vaulttest.WorkloadPolicy+`
+	w := benchWorkload(ctx, t, srv, root, "bench-bot", "reports", `
 path "secret/data/bench" { capabilities = ["read"] }
-`); err != nil {
-		t.Fatal(err)
-	}
-	w, err := srv.NewWorkload(ctx, root, "userpass", "bench-bot", "nhi-workload")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("identity/entity/id/"+w.EntityID, map[string]any{
-		"metadata": map[string]string{"team": "reports"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+`)
 	if _, err := root.Logical().Write("nhi/roles/"+benchRole, map[string]any{
 		"allowed_tasks":         "nightly-*",
 		"grants":                `[{"destination": "https://reports.internal/exports/*", "actions": ["write", "list"], "max_sensitivity": "confidential"}]`,
@@ -195,12 +181,7 @@ path "secret/data/bench" { capabilities = ["read"] }
 		t.Fatalf("writing the kv-v2 key (dev server's secret/): %v", err)
 	}
 
-	clients := make([]*api.Client, nClients)
-	for i := range clients {
-		if clients[i], err = srv.Client(w.Token); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clients := benchClients(t, srv, w.Token, nClients)
 	intent := map[string]any{
 		"task":         "nightly-export",
 		"destinations": []string{"https://reports.internal/exports/2026/*"},
