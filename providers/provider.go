@@ -7,6 +7,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -95,6 +96,18 @@ type IssueRequest struct {
 	PublicKeyJWK  []byte // optional proof-of-possession key (token provider)
 	MountPoint    string
 	MaxLeaseTTL   time.Duration
+}
+
+// CheckIdentity refuses a request that names no credential or asks for no lifetime;
+// idUse says what the credential id becomes in the cloud, for the message.
+func (r IssueRequest) CheckIdentity(idUse string) error {
+	if r.CredentialID == "" {
+		return &FieldError{Field: "credential_id", Reason: "is required (it " + idUse + ")"}
+	}
+	if r.TTL <= 0 {
+		return &FieldError{Field: "ttl", Reason: fmt.Sprintf("must be positive, got %s", r.TTL)}
+	}
+	return nil
 }
 
 // Issued is what a provider returns for a new credential.

@@ -189,11 +189,8 @@ func (p *Provider) Issue(ctx context.Context, s logical.Storage, req providers.I
 	if err != nil {
 		return nil, err
 	}
-	if req.CredentialID == "" {
-		return nil, &providers.FieldError{Field: "credential_id", Reason: "is required (it names the session or user)"}
-	}
-	if req.TTL <= 0 {
-		return nil, &providers.FieldError{Field: "ttl", Reason: fmt.Sprintf("must be positive, got %s", req.TTL)}
+	if err := req.CheckIdentity("names the session or user"); err != nil {
+		return nil, err
 	}
 	if req.Now.IsZero() {
 		req.Now = p.clock()

@@ -243,11 +243,8 @@ func (p *Provider) Issue(ctx context.Context, s logical.Storage, req providers.I
 	if err != nil {
 		return nil, err
 	}
-	if req.CredentialID == "" {
-		return nil, &providers.FieldError{Field: "credential_id", Reason: "is required (it names the application)"}
-	}
-	if req.TTL <= 0 {
-		return nil, &providers.FieldError{Field: "ttl", Reason: fmt.Sprintf("must be positive, got %s", req.TTL)}
+	if err := req.CheckIdentity("names the application"); err != nil {
+		return nil, err
 	}
 	if req.Now.IsZero() {
 		req.Now = p.clock()
