@@ -2,7 +2,6 @@ package paths
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -34,11 +33,6 @@ finished or undone by the next attempt or by the engine's periodic work; the eng
 never left without a working key. The user may hold at most two keys: delete any key
 the engine does not use before rotating.
 `
-
-var configAWSStringFields = []string{
-	"access_key", "region", "sts_endpoint", "iam_endpoint", "cloudtrail_endpoint", "s3_endpoint",
-	"web_identity_role_arn", "web_identity_audience",
-}
 
 func configAWSPaths(d *Deps) []*framework.Path {
 	h := &configAWSHandler{deps: d}
@@ -81,14 +75,6 @@ func configAWSPaths(d *Deps) []*framework.Path {
 
 type configAWSHandler struct{ deps *Deps }
 
-func (h *configAWSHandler) provider() (*aws.Provider, error) {
-	p, ok := h.deps.Providers[aws.Name].(*aws.Provider)
-	if !ok {
-		return nil, fmt.Errorf("this engine was built without the aws provider")
-	}
-	return p, nil
-}
-
 func (h *configAWSHandler) exists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
 	_, found, err := aws.LoadConfig(ctx, req.Storage)
 	return found, err
@@ -123,39 +109,16 @@ func (h *configAWSHandler) read(ctx context.Context, req *logical.Request, _ *fr
 }
 
 func (h *configAWSHandler) write(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
-	if err != nil {
-		return nil, err
-	}
-	warnings, err := p.UpdateConfig(ctx, req.Storage, func(cfg *aws.Config, _ bool) error {
+	return updateRootConfig[aws.Config, *aws.Provider](ctx, h.deps, aws.Name, req.Storage, func(cfg *aws.Config) error {
 		oldKey := cfg.AccessKey
-		for _, name := range configAWSStringFields {
-			v, ok := data.GetOk(name)
-			if !ok {
-				continue
-			}
-			s := v.(string)
-			switch name {
-			case "access_key":
-				cfg.AccessKey = s
-			case "region":
-				cfg.Region = s
-				if s == "" {
-					cfg.Region = aws.DefaultRegion
-				}
-			case "sts_endpoint":
-				cfg.STSEndpoint = s
-			case "iam_endpoint":
-				cfg.IAMEndpoint = s
-			case "cloudtrail_endpoint":
-				cfg.CloudTrailEndpoint = s
-			case "s3_endpoint":
-				cfg.S3Endpoint = s
-			case "web_identity_role_arn":
-				cfg.WebIdentityRoleARN = s
-			case "web_identity_audience":
-				cfg.WebIdentityAudience = s
-			}
+		setStringFields(data, map[string]*string{
+			"access_key": &cfg.AccessKey, "region": &cfg.Region, "sts_endpoint": &cfg.STSEndpoint,
+			"iam_endpoint": &cfg.IAMEndpoint, "cloudtrail_endpoint": &cfg.CloudTrailEndpoint,
+			"s3_endpoint": &cfg.S3Endpoint, "web_identity_role_arn": &cfg.WebIdentityRoleARN,
+			"web_identity_audience": &cfg.WebIdentityAudience,
+		})
+		if cfg.Region == "" {
+			cfg.Region = aws.DefaultRegion
 		}
 		secret, secretSent := data.GetOk("secret_key")
 		if secretSent {
@@ -172,29 +135,14 @@ func (h *configAWSHandler) write(ctx context.Context, req *logical.Request, data
 		}
 		return nil
 	})
-	if err != nil {
-		return errorResponse(err)
-	}
-	if len(warnings) == 0 {
-		return nil, nil
-	}
-	resp := &logical.Response{}
-	for _, w := range warnings {
-		resp.AddWarning(w)
-	}
-	return resp, nil
 }
 
 func (h *configAWSHandler) delete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
-	if err != nil {
-		return nil, err
-	}
-	return nil, p.RemoveConfig(ctx, req.Storage)
+	return removeRootConfig[aws.Config, *aws.Provider](ctx, h.deps, aws.Name, req.Storage)
 }
 
 func (h *configAWSHandler) rotate(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
+	p, err := cloudProvider[*aws.Provider](h.deps, aws.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +150,5 @@ func (h *configAWSHandler) rotate(ctx context.Context, req *logical.Request, _ *
 	if err != nil {
 		return errorResponse(err)
 	}
-	resp := &logical.Response{Data: map[string]any{"access_key": res.AccessKey}}
-	for _, w := range res.Warnings {
-		resp.AddWarning(w)
-	}
-	return resp, nil
+	return withWarnings(map[string]any{"access_key": res.AccessKey}, res.Warnings), nil
 }

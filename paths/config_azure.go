@@ -2,7 +2,6 @@ package paths
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -35,11 +34,6 @@ then removes the old password. Progress is recorded first, so an interrupted rot
 finished or undone by the next attempt or by the engine's periodic work; the engine is
 never left without a working secret.
 `
-
-var configAzureStringFields = []string{
-	"tenant_id", "subscription_id", "client_id", "authority_host", "graph_endpoint",
-	"resource_manager_endpoint", "ca_cert",
-}
 
 func configAzurePaths(d *Deps) []*framework.Path {
 	h := &configAzureHandler{deps: d}
@@ -81,14 +75,6 @@ func configAzurePaths(d *Deps) []*framework.Path {
 
 type configAzureHandler struct{ deps *Deps }
 
-func (h *configAzureHandler) provider() (*azure.Provider, error) {
-	p, ok := h.deps.Providers[azure.Name].(*azure.Provider)
-	if !ok {
-		return nil, fmt.Errorf("this engine was built without the azure provider")
-	}
-	return p, nil
-}
-
 func (h *configAzureHandler) exists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
 	_, found, err := azure.LoadConfig(ctx, req.Storage)
 	return found, err
@@ -118,35 +104,13 @@ func (h *configAzureHandler) read(ctx context.Context, req *logical.Request, _ *
 }
 
 func (h *configAzureHandler) write(ctx context.Context, req *logical.Request, data *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
-	if err != nil {
-		return nil, err
-	}
-	warnings, err := p.UpdateConfig(ctx, req.Storage, func(cfg *azure.Config, _ bool) error {
+	return updateRootConfig[azure.Config, *azure.Provider](ctx, h.deps, azure.Name, req.Storage, func(cfg *azure.Config) error {
 		oldClient := cfg.ClientID
-		for _, name := range configAzureStringFields {
-			v, ok := data.GetOk(name)
-			if !ok {
-				continue
-			}
-			s := v.(string)
-			switch name {
-			case "tenant_id":
-				cfg.TenantID = s
-			case "subscription_id":
-				cfg.SubscriptionID = s
-			case "client_id":
-				cfg.ClientID = s
-			case "authority_host":
-				cfg.AuthorityHost = s
-			case "graph_endpoint":
-				cfg.GraphEndpoint = s
-			case "resource_manager_endpoint":
-				cfg.ResourceManagerEndpoint = s
-			case "ca_cert":
-				cfg.CACert = s
-			}
-		}
+		setStringFields(data, map[string]*string{
+			"tenant_id": &cfg.TenantID, "subscription_id": &cfg.SubscriptionID, "client_id": &cfg.ClientID,
+			"authority_host": &cfg.AuthorityHost, "graph_endpoint": &cfg.GraphEndpoint,
+			"resource_manager_endpoint": &cfg.ResourceManagerEndpoint, "ca_cert": &cfg.CACert,
+		})
 		if fed, ok := data.GetOk("federated"); ok {
 			cfg.Federated = fed.(bool)
 		}
@@ -162,29 +126,14 @@ func (h *configAzureHandler) write(ctx context.Context, req *logical.Request, da
 		}
 		return nil
 	})
-	if err != nil {
-		return errorResponse(err)
-	}
-	if len(warnings) == 0 {
-		return nil, nil
-	}
-	resp := &logical.Response{}
-	for _, w := range warnings {
-		resp.AddWarning(w)
-	}
-	return resp, nil
 }
 
 func (h *configAzureHandler) delete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
-	if err != nil {
-		return nil, err
-	}
-	return nil, p.RemoveConfig(ctx, req.Storage)
+	return removeRootConfig[azure.Config, *azure.Provider](ctx, h.deps, azure.Name, req.Storage)
 }
 
 func (h *configAzureHandler) rotate(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	p, err := h.provider()
+	p, err := cloudProvider[*azure.Provider](h.deps, azure.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +141,5 @@ func (h *configAzureHandler) rotate(ctx context.Context, req *logical.Request, _
 	if err != nil {
 		return errorResponse(err)
 	}
-	resp := &logical.Response{Data: map[string]any{"client_id": res.ClientID, "key_id": res.KeyID}}
-	for _, w := range res.Warnings {
-		resp.AddWarning(w)
-	}
-	return resp, nil
+	return withWarnings(map[string]any{"client_id": res.ClientID, "key_id": res.KeyID}, res.Warnings), nil
 }
