@@ -42,23 +42,15 @@ type RotationResult struct {
 }
 
 func loadRotation(ctx context.Context, s logical.Storage) (*rotationRecord, error) {
-	entry, err := s.Get(ctx, RotationPath)
-	if err != nil || entry == nil {
+	r, found, err := providers.LoadJSON(ctx, s, RotationPath, rotationRecord{})
+	if err != nil || !found {
 		return nil, err
 	}
-	r := &rotationRecord{}
-	if err := entry.DecodeJSON(r); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", RotationPath, err)
-	}
-	return r, nil
+	return &r, nil
 }
 
 func saveRotation(ctx context.Context, s logical.Storage, r *rotationRecord) error {
-	entry, err := logical.StorageEntryJSON(RotationPath, r)
-	if err != nil {
-		return err
-	}
-	return s.Put(ctx, entry)
+	return providers.SaveJSON(ctx, s, RotationPath, r)
 }
 
 // RotationPending reports whether an interrupted rotation awaits completion.
