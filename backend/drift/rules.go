@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"strconv"
@@ -319,7 +320,7 @@ func ruleDestination(j *judgement) {
 		return
 	}
 	j.add(RuleDestinationOutsideIntent, High, j.use()+", outside every destination of the intent",
-		"intent_destinations", joinPatterns(j.s.Intent.Destinations))
+		"intent_destinations", joinStrings(j.s.Intent.Destinations))
 }
 
 func destinationMatches(dests []intent.Pattern, resource string) bool {
@@ -335,13 +336,14 @@ func destinationMatches(dests []intent.Pattern, resource string) bool {
 	return false
 }
 
-func joinPatterns(ps []intent.Pattern) string {
+// joinStrings renders values comma-separated, as finding details show lists.
+func joinStrings[T fmt.Stringer](values []T) string {
 	var b strings.Builder
-	for i, p := range ps {
+	for i, v := range values {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString(p.String())
+		b.WriteString(v.String())
 	}
 	return b.String()
 }
@@ -360,12 +362,12 @@ func ruleSourceAddress(j *judgement) {
 	cidrs := j.s.Intent.CIDRs
 	switch {
 	case len(cidrs) > 0 && !inAnyPrefix(src, cidrs):
-		j.add(RuleUnexpectedSourceAddress, High, j.use()+" from "+src.String()+", outside the bound CIDRs "+joinPrefixes(cidrs),
-			"bound_cidrs", joinPrefixes(cidrs), "issued_from", addrString(issued))
+		j.add(RuleUnexpectedSourceAddress, High, j.use()+" from "+src.String()+", outside the bound CIDRs "+joinStrings(cidrs),
+			"bound_cidrs", joinStrings(cidrs), "issued_from", addrString(issued))
 	case !issued.IsValid() || src == issued:
 	case len(cidrs) > 0:
 		j.add(RuleUnexpectedSourceAddress, Low, j.use()+" from "+src.String()+" (inside the bound CIDRs), not from the issuing address "+issued.String(),
-			"bound_cidrs", joinPrefixes(cidrs), "issued_from", issued.String())
+			"bound_cidrs", joinStrings(cidrs), "issued_from", issued.String())
 	default:
 		j.add(RuleUnexpectedSourceAddress, Medium, j.use()+" from "+src.String()+", not from the issuing address "+issued.String(),
 			"issued_from", issued.String())
@@ -379,17 +381,6 @@ func inAnyPrefix(a netip.Addr, ps []netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-func joinPrefixes(ps []netip.Prefix) string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
 }
 
 func addrString(a netip.Addr) string {
