@@ -417,6 +417,11 @@ func resourceScope(s, subscription string) (string, error) {
 		if seg == "" {
 			return "", fmt.Errorf("has an empty segment")
 		}
+		// ARM refuses names ending in a period and URL normalisation may drop trailing
+		// dots, so such a segment might not address the resource the grant was checked for.
+		if strings.HasSuffix(seg, ".") || strings.Contains(seg, "..") {
+			return "", fmt.Errorf("segment %q ends with a period or contains \"..\"", seg)
+		}
 	}
 	return "/subscriptions/" + subscription + strings.TrimPrefix(s, "/subscriptions/"+segs[0]), nil
 }

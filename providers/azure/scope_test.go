@@ -59,6 +59,8 @@ func TestCompileAssignments(t *testing.T) {
 
 		{"resource write without role", scopeInput([]string{"/subscriptions/" + sub + "/resourceGroups/rg"}, "write"), nil, "destinations"},
 		{"other subscription", scopeInput([]string{"/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg"}, "read"), nil, "destinations"},
+		{"resource name ending in a period", scopeInput([]string{"/subscriptions/" + sub + "/resourceGroups/rg."}, "read"), nil, "destinations"},
+		{"resource name with dots", scopeInput([]string{"/subscriptions/" + sub + "/0../0"}, "read"), nil, "destinations"},
 		{"resource wildcard", scopeInput([]string{"/subscriptions/" + sub + "/resourceGroups/rg-*"}, "read"), nil, "destinations"},
 		{"account wildcard", scopeInput([]string{"azure://st*/exports/*"}, "read"), nil, "destinations"},
 		{"container wildcard", scopeInput([]string{"azure://stexports/ex*/a/*"}, "read"), nil, "destinations"},
