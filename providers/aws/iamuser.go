@@ -160,56 +160,44 @@ func deleteUser(ctx context.Context, client IAMAPI, name string) error {
 		}
 		return wrap(op, err)
 	}
-	var marker *string
-	for {
+	err = eachIAMPage(func(marker *string) ([]iamtypes.AccessKeyMetadata, *string, error) {
 		out, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: awssdk.String(name), Marker: marker})
 		if err != nil {
-			return gone("IAM ListAccessKeys for user "+name, err)
+			return nil, nil, gone("IAM ListAccessKeys for user "+name, err)
 		}
-		for _, k := range out.AccessKeyMetadata {
-			_, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: awssdk.String(name), AccessKeyId: k.AccessKeyId})
-			if err := gone("IAM DeleteAccessKey for user "+name, err); err != nil {
-				return err
-			}
-		}
-		if !out.IsTruncated || out.Marker == nil {
-			break
-		}
-		marker = out.Marker
+		return out.AccessKeyMetadata, nextMarker(out.IsTruncated, out.Marker), nil
+	}, func(k iamtypes.AccessKeyMetadata) error {
+		_, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: awssdk.String(name), AccessKeyId: k.AccessKeyId})
+		return gone("IAM DeleteAccessKey for user "+name, err)
+	})
+	if err != nil {
+		return err
 	}
-	marker = nil
-	for {
+	err = eachIAMPage(func(marker *string) ([]string, *string, error) {
 		out, err := client.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: awssdk.String(name), Marker: marker})
 		if err != nil {
-			return gone("IAM ListUserPolicies for user "+name, err)
+			return nil, nil, gone("IAM ListUserPolicies for user "+name, err)
 		}
-		for _, pn := range out.PolicyNames {
-			_, err := client.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: awssdk.String(name), PolicyName: awssdk.String(pn)})
-			if err := gone("IAM DeleteUserPolicy "+pn+" for user "+name, err); err != nil {
-				return err
-			}
-		}
-		if !out.IsTruncated || out.Marker == nil {
-			break
-		}
-		marker = out.Marker
+		return out.PolicyNames, nextMarker(out.IsTruncated, out.Marker), nil
+	}, func(pn string) error {
+		_, err := client.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: awssdk.String(name), PolicyName: awssdk.String(pn)})
+		return gone("IAM DeleteUserPolicy "+pn+" for user "+name, err)
+	})
+	if err != nil {
+		return err
 	}
-	marker = nil
-	for {
+	err = eachIAMPage(func(marker *string) ([]iamtypes.AttachedPolicy, *string, error) {
 		out, err := client.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: awssdk.String(name), Marker: marker})
 		if err != nil {
-			return gone("IAM ListAttachedUserPolicies for user "+name, err)
+			return nil, nil, gone("IAM ListAttachedUserPolicies for user "+name, err)
 		}
-		for _, ap := range out.AttachedPolicies {
-			_, err := client.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: awssdk.String(name), PolicyArn: ap.PolicyArn})
-			if err := gone("IAM DetachUserPolicy for user "+name, err); err != nil {
-				return err
-			}
-		}
-		if !out.IsTruncated || out.Marker == nil {
-			break
-		}
-		marker = out.Marker
+		return out.AttachedPolicies, nextMarker(out.IsTruncated, out.Marker), nil
+	}, func(ap iamtypes.AttachedPolicy) error {
+		_, err := client.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: awssdk.String(name), PolicyArn: ap.PolicyArn})
+		return gone("IAM DetachUserPolicy for user "+name, err)
+	})
+	if err != nil {
+		return err
 	}
 	_, err = client.DeleteUser(ctx, &iam.DeleteUserInput{UserName: awssdk.String(name)})
 	return gone("IAM DeleteUser "+name, err)

@@ -313,30 +313,27 @@ func (p *Provider) writeRevocationPolicy(ctx context.Context, client IAMAPI, rol
 // policy, as IAM counts them (no whitespace).
 func otherInlinePolicyChars(ctx context.Context, client IAMAPI, roleName string) (int, error) {
 	total := 0
-	var marker *string
-	for {
+	err := eachIAMPage(func(marker *string) ([]string, *string, error) {
 		out, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: awssdk.String(roleName), Marker: marker})
 		if err != nil {
-			return 0, wrap("IAM ListRolePolicies on role "+roleName, err)
+			return nil, nil, wrap("IAM ListRolePolicies on role "+roleName, err)
 		}
-		for _, name := range out.PolicyNames {
-			if name == RevocationPolicyName {
-				continue
+		return out.PolicyNames, nextMarker(out.IsTruncated, out.Marker), nil
+	}, func(name string) error {
+		if name == RevocationPolicyName {
+			return nil
+		}
+		got, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: awssdk.String(roleName), PolicyName: awssdk.String(name)})
+		if err != nil {
+			if isNoSuchEntity(err) {
+				return nil
 			}
-			got, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: awssdk.String(roleName), PolicyName: awssdk.String(name)})
-			if err != nil {
-				if isNoSuchEntity(err) {
-					continue
-				}
-				return 0, wrap("IAM GetRolePolicy "+name+" on role "+roleName, err)
-			}
-			total += policyChars(awssdk.ToString(got.PolicyDocument))
+			return wrap("IAM GetRolePolicy "+name+" on role "+roleName, err)
 		}
-		if !out.IsTruncated || out.Marker == nil {
-			return total, nil
-		}
-		marker = out.Marker
-	}
+		total += policyChars(awssdk.ToString(got.PolicyDocument))
+		return nil
+	})
+	return total, err
 }
 
 // policyChars counts a policy document as IAM does: URL-decoded (IAM returns documents
