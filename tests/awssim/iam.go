@@ -214,24 +214,12 @@ func (s *Sim) targetUser(c *call, allowSelf bool) (string, *APIError) {
 func (s *Sim) authUser(c *call, action, name string, extra map[string][]string) (*user, *APIError) {
 	s.mu.Lock()
 	u, ok := s.users[name]
-	arn := s.userArn("/", name)
-	keys := map[string][]string{}
+	target := iamTarget{param: "userName", eventType: "AWS::IAM::User", arn: s.userArn("/", name), keys: map[string][]string{}}
 	if ok {
-		arn = u.Arn
-		if u.Boundary != "" {
-			keys["iam:PermissionsBoundary"] = []string{u.Boundary}
-		}
-		for _, t := range u.Tags {
-			keys["aws:ResourceTag/"+t.Key] = []string{t.Value}
-		}
+		target.arn, target.keys = u.Arn, resourceKeys(u.Boundary, u.Tags)
 	}
 	s.mu.Unlock()
-	for k, v := range extra {
-		keys[k] = v
-	}
-	c.params["userName"] = name
-	c.resources = append(c.resources, EventResource{ARN: arn, AccountID: s.opts.AccountID, Type: "AWS::IAM::User", name: name})
-	if err := s.authorize(c, action, arn, keys); err != nil {
+	if err := s.authIAMTarget(c, action, name, target, extra); err != nil {
 		return nil, err
 	}
 	if !ok {
@@ -246,30 +234,48 @@ func (s *Sim) authRole(c *call, action, name string, extra map[string][]string) 
 	}
 	s.mu.Lock()
 	r, ok := s.roles[name]
-	arn := s.roleArn("/", name)
-	keys := map[string][]string{}
+	target := iamTarget{param: "roleName", eventType: "AWS::IAM::Role", arn: s.roleArn("/", name), keys: map[string][]string{}}
 	if ok {
-		arn = r.Arn
-		if r.Boundary != "" {
-			keys["iam:PermissionsBoundary"] = []string{r.Boundary}
-		}
-		for _, t := range r.Tags {
-			keys["aws:ResourceTag/"+t.Key] = []string{t.Value}
-		}
+		target.arn, target.keys = r.Arn, resourceKeys(r.Boundary, r.Tags)
 	}
 	s.mu.Unlock()
-	for k, v := range extra {
-		keys[k] = v
-	}
-	c.params["roleName"] = name
-	c.resources = append(c.resources, EventResource{ARN: arn, AccountID: s.opts.AccountID, Type: "AWS::IAM::Role", name: name})
-	if err := s.authorize(c, action, arn, keys); err != nil {
+	if err := s.authIAMTarget(c, action, name, target, extra); err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, noSuchRole(name)
 	}
 	return r, nil
+}
+
+// iamTarget is the user or role an IAM call acts on, as policy evaluation and CloudTrail
+// see it. keys is a fresh map, filled under the simulator's lock since tags change under it.
+type iamTarget struct {
+	param, eventType, arn string
+	keys                  map[string][]string
+}
+
+// resourceKeys are the condition keys an existing user or role contributes.
+func resourceKeys(boundary string, tags []Tag) map[string][]string {
+	keys := map[string][]string{}
+	if boundary != "" {
+		keys["iam:PermissionsBoundary"] = []string{boundary}
+	}
+	for _, t := range tags {
+		keys["aws:ResourceTag/"+t.Key] = []string{t.Value}
+	}
+	return keys
+}
+
+// authIAMTarget records the target on the call and authorizes action on it with the
+// target's condition keys plus the request's own.
+func (s *Sim) authIAMTarget(c *call, action, name string, t iamTarget, extra map[string][]string) *APIError {
+	for k, v := range extra {
+		t.keys[k] = v
+	}
+	c.params[t.param] = name
+	c.resources = append(c.resources, EventResource{ARN: t.arn, AccountID: s.opts.AccountID, Type: t.eventType, name: name})
+	return s.authorize(c, action, t.arn, t.keys)
 }
 
 func requestTagKeys(tags []Tag) map[string][]string {
