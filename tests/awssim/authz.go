@@ -11,7 +11,7 @@ type writeFn = func(w http.ResponseWriter)
 
 // run applies faults, authenticates (unless unsigned) and runs the operation handler.
 func (s *Sim) run(c *call, unsigned bool, h func() (writeFn, *APIError)) (writeFn, *APIError) {
-	f := s.takeFault(c.service, c.op)
+	f := s.TakeFault(c.service, c.op)
 	if f != nil && !f.AfterEffect {
 		return nil, faultAPIError(f, c.service)
 	}

@@ -33,27 +33,6 @@ type FaultSpec = simfault.Spec
 
 type faultState = simfault.Fault
 
-// InjectFault installs a fault and returns its id.
-func (s *Sim) InjectFault(f FaultSpec) int { return s.faults.Inject(f) }
-
-// RemoveFault removes one fault by id.
-func (s *Sim) RemoveFault(id int) { s.faults.Remove(id) }
-
-// ClearFaults removes all faults.
-func (s *Sim) ClearFaults() { s.faults.Clear() }
-
-// FaultsFired reports how many times the fault with the given id has fired (-1 if unknown).
-func (s *Sim) FaultsFired(id int) int { return s.faults.Fired(id) }
-
-// OperationCount returns how many calls of service:operation were received.
-func (s *Sim) OperationCount(service, operation string) int {
-	return s.faults.Calls(service, operation)
-}
-
-// takeFault counts the call, sleeps for latency faults and returns the error fault that
-// fires for this call, if any.
-func (s *Sim) takeFault(service, op string) *faultState { return s.faults.Take(service, op) }
-
 func faultAPIError(f *faultState, service string) *APIError {
 	json := service == "cloudtrail" || service == "lambda"
 	switch f.Kind {

@@ -131,8 +131,8 @@ type Sim struct {
 	oidc     map[string]*oidcProvider // by provider ARN
 	funcs    map[string]*lambdaFunc
 
-	events []*Event
-	faults simfault.Set
+	events       []*Event
+	simfault.Set // fault injection and per-operation call counts
 
 	policyCache map[string]*Policy
 	jwksCache   map[string]jwksEntry

@@ -175,7 +175,7 @@ func (s *Sim) serveARM(w http.ResponseWriter, r *http.Request) {
 		armError(w, 404, "NoRegisteredProviderFound", fmt.Sprintf("No registered resource provider found for location 'global' and API version '%s' for type '%s'.", r.URL.Query().Get("api-version"), p))
 		return
 	}
-	f := s.takeFault(ServiceARM, op)
+	f := s.TakeFault(ServiceARM, op)
 	if f != nil && !f.AfterEffect {
 		s.writeFault(w, ServiceARM, f)
 		return

@@ -105,7 +105,7 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, account, p strin
 		blobError(w, 400, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb or query (simulator subset: Put Blob, Put Block, Put Block List, Get Blob, Get Blob Properties, Delete Blob, List Blobs).")
 		return
 	}
-	f := s.takeFault(ServiceBlob, op)
+	f := s.TakeFault(ServiceBlob, op)
 	if f != nil && !f.AfterEffect {
 		s.writeFault(w, ServiceBlob, f)
 		return
@@ -403,7 +403,7 @@ func (s *Sim) serveVault(w http.ResponseWriter, r *http.Request, vault, p string
 		kvError(w, 400, "BadParameter", "The request URI contains an invalid name: "+p+" (simulator subset: get and set secret).", "")
 		return
 	}
-	f := s.takeFault(ServiceKeyVault, op)
+	f := s.TakeFault(ServiceKeyVault, op)
 	if f != nil && !f.AfterEffect {
 		s.writeFault(w, ServiceKeyVault, f)
 		return

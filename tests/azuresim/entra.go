@@ -108,7 +108,7 @@ func knownResource(res string) (string, bool) {
 }
 
 func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
-	fault := s.takeFault("entra", "Token")
+	fault := s.TakeFault("entra", "Token")
 	if f := fault; f != nil && !f.AfterEffect {
 		s.writeFault(w, "entra", f)
 		return

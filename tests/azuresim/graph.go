@@ -174,7 +174,7 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request) {
 	beta := strings.HasPrefix(r.URL.Path, "/beta/")
 	p := strings.Trim(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/beta/"), "/")
 	if p == "auditLogs/signIns" && r.Method == "GET" {
-		if f := s.takeFault(ServiceGraph, "ListSignIns"); f != nil {
+		if f := s.TakeFault(ServiceGraph, "ListSignIns"); f != nil {
 			s.writeFault(w, ServiceGraph, f)
 			return
 		}
@@ -260,7 +260,7 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request) {
 		graphError(w, 400, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg[len(seg)-1]))
 		return
 	}
-	f := s.takeFault(ServiceGraph, rt.op)
+	f := s.TakeFault(ServiceGraph, rt.op)
 	if f != nil && !f.AfterEffect {
 		s.writeFault(w, ServiceGraph, f)
 		return

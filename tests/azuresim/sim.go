@@ -114,7 +114,7 @@ type Sim struct {
 	data     []*DataEvent
 	signIns  []*SignIn
 
-	faults simfault.Set
+	simfault.Set // fault injection and per-operation call counts
 
 	signKey *rsa.PrivateKey
 	kid     string

@@ -65,8 +65,8 @@ type Set struct {
 	calls  map[string]int // "service:Operation" → calls so far
 }
 
-// Inject installs a fault and returns its id.
-func (s *Set) Inject(spec Spec) int {
+// InjectFault installs a fault and returns its id.
+func (s *Set) InjectFault(spec Spec) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
@@ -74,8 +74,8 @@ func (s *Set) Inject(spec Spec) int {
 	return s.seq
 }
 
-// Remove removes one fault by id.
-func (s *Set) Remove(id int) {
+// RemoveFault removes one fault by id.
+func (s *Set) RemoveFault(id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
@@ -86,15 +86,15 @@ func (s *Set) Remove(id int) {
 	}
 }
 
-// Clear removes every fault.
-func (s *Set) Clear() {
+// ClearFaults removes every fault.
+func (s *Set) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
 }
 
-// Fired reports how many times the fault with the given id has fired (-1 if unknown).
-func (s *Set) Fired(id int) int {
+// FaultsFired reports how many times the fault with the given id has fired (-1 if unknown).
+func (s *Set) FaultsFired(id int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
@@ -105,16 +105,16 @@ func (s *Set) Fired(id int) int {
 	return -1
 }
 
-// Calls returns how many calls of service:operation were received.
-func (s *Set) Calls(service, operation string) int {
+// OperationCount returns how many calls of service:operation were received.
+func (s *Set) OperationCount(service, operation string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[service+":"+operation]
 }
 
-// Take counts a call, sleeps for the latency of the faults it matches and returns the
+// TakeFault counts a call, sleeps for the latency of the faults it matches and returns the
 // first error fault that fires for it, if any.
-func (s *Set) Take(service, op string) *Fault {
+func (s *Set) TakeFault(service, op string) *Fault {
 	var delay time.Duration
 	var fire *Fault
 	s.mu.Lock()
