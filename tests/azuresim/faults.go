@@ -122,25 +122,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case path == "/data-events" && r.Method == http.MethodGet:
 		writeJSON(w, 200, s.DataEvents())
 	case path == "/faults" && r.Method == http.MethodPost:
-		var raw map[string]json.RawMessage
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			fail(err)
-			return
-		}
-		if l, ok := raw["latency"]; ok {
-			var str string
-			if json.Unmarshal(l, &str) == nil {
-				d, err := time.ParseDuration(str)
-				if err != nil {
-					fail(err)
-					return
-				}
-				raw["latency"], _ = json.Marshal(int64(d))
-			}
-		}
-		b, _ := json.Marshal(raw)
-		var f FaultSpec
-		if err := json.Unmarshal(b, &f); err != nil {
+		f, err := simfault.DecodeSpec(r.Body)
+		if err != nil {
 			fail(err)
 			return
 		}
